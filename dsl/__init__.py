@@ -1,0 +1,1 @@
+"""The Flow language front end: spans, AST, parsing, types, diagnostics, formatting."""

@@ -1,0 +1,1 @@
+"""The CLI and, later, the runtime that schedules and executes compiled pipelines."""

@@ -1,0 +1,1 @@
+"""The functions and connector kinds of the Flow language, each declared once."""

@@ -1,0 +1,1 @@
+"""Connector kinds (sources and sinks): one module each, holding its configuration model."""

@@ -1,0 +1,1 @@
+"""The stdlib functions, one module per category; each function is declared once."""
