@@ -358,11 +358,11 @@ class AstBuilder(Transformer[Token, Any]):
         return ast.Call(self.ident(c[0]), _present(c[1:]), self._span(meta))
 
     @v_args(meta=True)
-    def tuple(self, meta: Meta, c: list[Any]) -> ast.TupleExpr:
+    def tuple_lit(self, meta: Meta, c: list[Any]) -> ast.TupleExpr:
         return ast.TupleExpr(_present(c), self._span(meta))
 
     @v_args(meta=True)
-    def list(self, meta: Meta, c: list[Any]) -> ast.ListExpr:
+    def list_lit(self, meta: Meta, c: list[Any]) -> ast.ListExpr:
         return ast.ListExpr(_present(c), self._span(meta))
 
     @v_args(meta=True)

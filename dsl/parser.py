@@ -72,13 +72,23 @@ def _parse_in_pieces(text: str, file: str, sink: DiagnosticSink) -> list[ast.Dec
     for begin, end in zip(starts, starts[1:], strict=False):
         piece = text[begin:end]
         line_offset = text.count("\n", 0, begin)
+        following = _following_keyword(text, end, file)
         try:
             tree = lark_parser().parse(piece)
         except UnexpectedInput as error:
-            sink.add(syntax_diagnostic(error, piece, file, line_offset))
+            sink.add(syntax_diagnostic(error, piece, file, line_offset, following))
             continue
         decls.extend(AstBuilder(file, sink, line_offset).transform(tree))
     return decls
+
+
+def _following_keyword(text: str, position: int, file: str) -> tuple[str, Span] | None:
+    """The declaration keyword that starts at `position`, where a piece was cut."""
+    match = _DECL_START.match(text, position)
+    if match is None:
+        return None
+    line = text.count("\n", 0, position) + 1
+    return match.group(), Span(file, line, 1, line, 1 + len(match.group()))
 
 
 def _comments(text: str, file: str) -> tuple[ast.Comment, ...]:
@@ -159,13 +169,24 @@ def _token_text(token: Token) -> str:
     return f"`{token}`"
 
 
-def syntax_diagnostic(error: UnexpectedInput, text: str, file: str, line_offset: int) -> Diagnostic:
-    """One diagnostic for Lark's exception, with help for the common mistakes."""
+def syntax_diagnostic(
+    error: UnexpectedInput,
+    text: str,
+    file: str,
+    line_offset: int,
+    following: tuple[str, Span] | None = None,
+) -> Diagnostic:
+    """One diagnostic for Lark's exception, with help for the common mistakes.
+
+    `following` is the declaration keyword after the piece that failed: a piece that
+    ends too early really stopped at that keyword, so the error points there.
+    """
     sink = DiagnosticSink()
     line = (error.line if error.line and error.line > 0 else text.count("\n") + 1) + line_offset
     column = error.column if error.column and error.column > 0 else 1
     if isinstance(error, UnexpectedCharacters):
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        position = error.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
         span = Span(file, line, column, line, column + 1)
         help_text = None
         if char == '"':
@@ -184,6 +205,17 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str, line_offset:
         isinstance(error, UnexpectedToken) and error.token.type == "$END"
     ):
         expected = set(getattr(error, "expected", set()))
+        if following is not None:
+            keyword, keyword_span = following
+            sink.error(
+                "E001",
+                f"unexpected `{keyword}`; expected {describe_expected(expected)}",
+                keyword_span,
+                "a new declaration starts here",
+                help="the declaration before it is not finished"
+                + (f": {hint}" if (hint := _unclosed_help(text)) else ""),
+            )
+            return sink.items[0]
         end_line = text.count("\n") + 1 + line_offset
         last = text.rstrip("\n").rsplit("\n", 1)[-1]
         span = Span(file, end_line, len(last) + 1, end_line, len(last) + 2)

@@ -1,0 +1,493 @@
+"""Name resolution and type checking of a compilation unit.
+
+`check_unit` runs every check and collects every diagnostic; the result carries what the
+later stages need (each pipeline's fields after each step, persistence, sinks, sources).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from flowc.compiler.config_values import config_values
+from flowc.compiler.declarations import Declarations
+from flowc.compiler.exprs import Env, ExprChecker
+from flowc.compiler.loader import Unit, load_unit, unit_from_text
+from flowc.compiler.pipelines import PipelineInfo, StepChecker
+from flowc.compiler.scope import FieldInfo, Record
+from flowc.compiler.suggest import did_you_mean
+from flowc.compiler.symbols import Symbols, collect
+from flowc.dsl import ast
+from flowc.dsl import types as t
+from flowc.dsl.diagnostics import Diagnostic, DiagnosticSink, Label, sort_key
+from flowc.dsl.span import Span
+from flowc.stdlib.connectors import SINKS, SOURCES
+from flowc.stdlib.connectors.base import Connector
+from flowc.stdlib.connectors.generate import generated_schema
+from flowc.stdlib.connectors.validation import validate_config
+
+
+@dataclass
+class SourceInfo:
+    name: str
+    file: str
+    kind: str
+    config: BaseModel | None
+    record: Record
+
+
+@dataclass
+class SinkInfo:
+    name: str
+    file: str
+    kind: str
+    config: BaseModel | None
+
+
+@dataclass
+class CheckResult:
+    """Everything the checker learned, and every diagnostic, sorted by position."""
+
+    unit: Unit
+    diagnostics: list[Diagnostic]
+    sources: dict[str, SourceInfo] = field(default_factory=dict)
+    sinks: dict[str, SinkInfo] = field(default_factory=dict)
+    pipelines: dict[str, PipelineInfo] = field(default_factory=dict)
+    types_seen: list[tuple[Span, t.Type]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity.value == "error" for d in self.diagnostics)
+
+
+def check_path(path: Path, overlays: dict[str, str] | None = None) -> CheckResult:
+    """Load and check the unit rooted at `path`."""
+    return check_unit(load_unit(path, overlays))
+
+
+def check_text(text: str, file: str = "<input>") -> CheckResult:
+    return check_unit(unit_from_text(text, file))
+
+
+def check_unit(unit: Unit) -> CheckResult:
+    sink = DiagnosticSink()
+    for diagnostic in unit.diagnostics:
+        sink.add(diagnostic)
+    symbols = collect(unit, sink)
+    checker = _Checker(unit, symbols, sink)
+    checker.run()
+    unique = {(d.code, d.span, d.message): d for d in sink.items}
+    result = CheckResult(unit, sorted(unique.values(), key=sort_key))
+    result.sources = checker.sources
+    result.sinks = checker.sinks
+    result.pipelines = checker.pipelines
+    result.types_seen = checker.types_seen
+    return result
+
+
+class _Checker:
+    def __init__(self, unit: Unit, symbols: Symbols, sink: DiagnosticSink) -> None:
+        self.unit = unit
+        self.symbols = symbols
+        self.sink = sink
+        self.decls = Declarations(symbols, sink)
+        self.sources: dict[str, SourceInfo] = {}
+        self.sinks: dict[str, SinkInfo] = {}
+        self.pipelines: dict[str, PipelineInfo] = {}
+        self.types_seen: list[tuple[Span, t.Type]] = []
+        self.used: set[str] = set()
+
+    def exprs_for(self, file: str) -> ExprChecker:
+        return ExprChecker(
+            self.sink,
+            const_type=lambda name: self.decls.const_type(name, file),
+            fn_signature=lambda name: self.decls.fn_signature(name, file),
+            const_names=lambda: self.symbols.names_of((ast.Const,), file),
+            fn_names=lambda: self.symbols.names_of((ast.Fn,), file),
+            types_seen=self.types_seen,
+        )
+
+    def run(self) -> None:
+        for file, module in self.unit.modules.items():
+            for decl in module.decls:
+                match decl:
+                    case ast.Const():
+                        self.decls.const_type(decl.name.name, file)
+                    case ast.Fn():
+                        self.decls.check_fn(decl, file, self.exprs_for(file))
+                    case ast.TypeDecl():
+                        self.decls.named_type(decl.name.name, file)
+                    case ast.Source():
+                        self._source(decl, file)
+                    case ast.Sink():
+                        self._sink(decl, file)
+        for name in self._pipeline_order():
+            found = self.symbols.by_name[name]
+            assert isinstance(found.decl, ast.Pipeline)
+            self._pipeline(found.decl, found.file)
+        for file, module in self.unit.modules.items():
+            for decl in module.decls:
+                if isinstance(decl, ast.Dashboard):
+                    self._dashboard(decl, file)
+                elif isinstance(decl, ast.TestDecl):
+                    self._test(decl, file)
+        self._unused()
+
+    # ---- sources and sinks ----
+
+    def _connector_config(
+        self, connector: Connector, block: ast.ConfigBlock, file: str
+    ) -> BaseModel | None:
+        converted = config_values(block, self.sink, lambda n: self.decls.const_expr(n, file))
+        model, issues = validate_config(connector, converted.values)
+        for issue in issues:
+            if issue.code == "E302":
+                span = converted.key_span_for(issue.path, block.span)
+            elif issue.code == "E304":
+                span = converted.key_span_for(issue.path[:-1], block.span) if len(
+                    issue.path
+                ) > 1 else block.span
+            else:
+                span = converted.span_for(issue.path, block.span)
+            self.sink.error(issue.code, issue.message, span, "", help=issue.help)
+        return model
+
+    def _source(self, decl: ast.Source, file: str) -> None:
+        kind = decl.kind.name
+        connector = SOURCES.get(kind)
+        description = f"`{decl.name.name}`'s records"
+        record = Record(open=True, description=description)
+        if connector is None:
+            self._unknown_kind(decl.kind, "source", list(SOURCES))
+            self.sources[decl.name.name] = SourceInfo(decl.name.name, file, kind, None, record)
+            return
+        model = self._connector_config(connector, decl.config, file)
+        schema = decl.config.schema
+        if schema is not None and not connector.accepts_schema:
+            self.sink.error(
+                "E302",
+                f"a `{kind}` source has no `schema` block",
+                schema.span,
+                "not accepted here",
+                help="its fields come from its own settings" if kind == "generate" else None,
+            )
+        elif schema is not None:
+            record = Record(description=description)
+            for f in schema.fields:
+                type_ = self.decls.resolve_type(f.type, file)
+                if f.name.name in record.fields:
+                    self.sink.error(
+                        "E109", f"field `{f.name.name}` is declared twice", f.name.span, "",
+                        secondary=(Label(record.fields[f.name.name].span, "first declared here"),),
+                    )  # fmt: skip
+                    continue
+                record.fields[f.name.name] = FieldInfo(f.name.name, type_, f.name.span)
+        if kind == "generate" and model is not None:
+            record = Record(description=description)
+            for name, spec in generated_schema(model).items():
+                record.fields[name] = FieldInfo(name, t.parse_spec(spec), decl.name.span)
+        if kind == "webhook" and model is not None:
+            self._webhook_security(decl, model)
+        self.sources[decl.name.name] = SourceInfo(decl.name.name, file, kind, model, record)
+
+    def _webhook_security(self, decl: ast.Source, model: BaseModel) -> None:
+        if getattr(model, "secret", None) is None and getattr(model, "token", None) is None:
+            self.sink.error(
+                "W503",
+                f"webhook `{decl.name.name}` accepts requests from anyone",
+                decl.name.span,
+                "no `secret` or `token`",
+                help='check senders with `secret: env("NAME")` (HMAC signature) or '
+                '`token: env("NAME")` (bearer token)',
+            )
+
+    def _sink(self, decl: ast.Sink, file: str) -> None:
+        kind = decl.kind.name
+        connector = SINKS.get(kind)
+        if connector is None:
+            self._unknown_kind(decl.kind, "sink", list(SINKS))
+            self.sinks[decl.name.name] = SinkInfo(decl.name.name, file, kind, None)
+            return
+        model = self._connector_config(connector, decl.config, file)
+        if decl.config.schema is not None:
+            self.sink.error(
+                "E302", "a sink has no `schema` block", decl.config.schema.span, "",
+                help="a sink receives the fields of the pipelines that use it",
+            )  # fmt: skip
+        self.sinks[decl.name.name] = SinkInfo(decl.name.name, file, kind, model)
+
+    def _unknown_kind(self, kind: ast.Ident, role: str, known: list[str]) -> None:
+        self.sink.error(
+            "E301",
+            f"unknown {role} kind `{kind.name}`",
+            kind.span,
+            f"not a {role} kind",
+            help=did_you_mean(kind.name, known) or f"the {role} kinds are " + ", ".join(known),
+        )
+
+    # ---- pipelines ----
+
+    def _pipeline_order(self) -> list[str]:
+        """Pipelines with every upstream first; cycles are reported (E108) and broken."""
+        order: list[str] = []
+        state: dict[str, str] = {}
+        names = [n for n, d in self.symbols.by_name.items() if isinstance(d.decl, ast.Pipeline)]
+
+        def visit(name: str, path: list[str]) -> None:
+            if state.get(name) == "done":
+                return
+            if state.get(name) == "active":
+                cycle = [*path[path.index(name) :], name]
+                found = self.symbols.by_name[name]
+                assert isinstance(found.decl, ast.Pipeline)
+                self.sink.error(
+                    "E108",
+                    "pipelines read from each other in a cycle: " + " -> ".join(cycle),
+                    found.decl.source.span,
+                    "closes the cycle",
+                    help="a pipeline cannot depend on its own output; read from a source instead",
+                )
+                return
+            state[name] = "active"
+            decl = self.symbols.by_name[name].decl
+            assert isinstance(decl, ast.Pipeline)
+            upstream = self.symbols.by_name.get(decl.source.name)
+            if upstream is not None and isinstance(upstream.decl, ast.Pipeline):
+                visit(decl.source.name, [*path, name])
+            state[name] = "done"
+            order.append(name)
+
+        for name in names:
+            visit(name, [])
+        return order
+
+    def _pipeline(self, decl: ast.Pipeline, file: str) -> None:
+        upstream = self.symbols.lookup(decl.source.name, (ast.Source, ast.Pipeline), file)
+        upstream_time: str | None = None
+        is_pipeline = False
+        if upstream is None:
+            self.symbols.unknown(
+                self.sink, "E105", decl.source, (ast.Source, ast.Pipeline), "source or pipeline", file
+            )
+            record = Record(open=True, description=f"`{decl.source.name}`")
+        elif isinstance(upstream.decl, ast.Source):
+            self.used.add(decl.source.name)
+            source = self.sources.get(decl.source.name)
+            record = source.record.copy() if source else Record(open=True)
+        else:
+            is_pipeline = True
+            info = self.pipelines.get(decl.source.name)
+            if info is None:  # part of a cycle, already reported
+                record = Record(open=True, description=f"`{decl.source.name}`")
+            else:
+                record = info.output.copy()
+                record.description = f"`{decl.source.name}`'s output"
+                upstream_time = info.time_column
+        info = PipelineInfo(decl.name.name, file, decl.source.name, is_pipeline, record)
+        steps = StepChecker(
+            self.sink,
+            self.exprs_for(file),
+            lambda ident: self._sink_ref(ident, file),
+            lambda n: self.decls.const_expr(n, file),
+        )
+        steps.check(decl, info, upstream_time)
+        if decl.output_type is not None:
+            self._output_type(decl, info, file, steps)
+        self.pipelines[decl.name.name] = info
+
+    def _sink_ref(self, ident: ast.Ident, file: str) -> bool:
+        if self.symbols.lookup(ident.name, (ast.Sink,), file) is None:
+            self.symbols.unknown(self.sink, "E106", ident, (ast.Sink,), "sink", file)
+            return False
+        self.used.add(ident.name)
+        return True
+
+    def _output_type(
+        self, decl: ast.Pipeline, info: PipelineInfo, file: str, steps: StepChecker
+    ) -> None:
+        assert decl.output_type is not None
+        declared = self.decls.named_type(decl.output_type.name, file, decl.output_type)
+        if declared is None:
+            return
+        output = info.output
+        expected = dict(declared.fields)
+        problems: list[str] = []
+        for name, want in expected.items():
+            have = output.get(name)
+            if have is None:
+                if not output.open:
+                    problems.append(f"`{name}` is missing")
+                continue
+            if not t.assignable(have.type, want) or (
+                have.type.kind is t.Kind.JSON and want.kind is not t.Kind.JSON
+            ):
+                problems.append(f"`{name}` is {have.type}, the type says {want}")
+            elif have.type.may_be_null and not want.nullable:
+                steps.null_error(name, decl.output_type.span, have, f"`{name}` of `{declared}`")
+        extra = [n for n in output.fields if n not in expected]
+        problems += [f"`{n}` is not in the type" for n in extra]
+        if problems:
+            self.sink.error(
+                "E208",
+                f"the output of `{decl.name.name}` does not match `{declared}`",
+                decl.output_type.span,
+                "; ".join(problems),
+                help="change the steps or the type so the fields and their types agree",
+            )
+
+    # ---- dashboards and tests ----
+
+    def _dashboard(self, decl: ast.Dashboard, file: str) -> None:
+        settings = {"title": t.STR, "refresh": t.DURATION, "description": t.STR}
+        for item in decl.items:
+            if isinstance(item, ast.DashSetting):
+                want = settings.get(item.key.name)
+                if want is None:
+                    self.sink.error(
+                        "E112",
+                        f"unknown dashboard setting `{item.key.name}`",
+                        item.key.span,
+                        "",
+                        help=did_you_mean(item.key.name, settings)
+                        or "the settings are " + ", ".join(settings),
+                    )
+                    continue
+                typed = self.exprs_for(file).check(item.value, Env(constant=True))
+                if typed.type.kind is not want.kind:
+                    self.sink.error(
+                        "E201",
+                        f"`{item.key.name}` must be a {want}, found {typed.type}",
+                        item.value.span,
+                        "",
+                    )
+            elif isinstance(item, ast.DashChart):
+                kinds = ("line", "bar", "area", "scatter")
+                if item.kind.name not in kinds:
+                    self.sink.error(
+                        "E112", f"unknown chart kind `{item.kind.name}`", item.kind.span, "",
+                        help=did_you_mean(item.kind.name, kinds)
+                        or "the chart kinds are " + ", ".join(kinds),
+                    )  # fmt: skip
+                self._dash_options(item.options, file, ("from", "x", "y", "series", "range", "title"))
+            else:
+                self._dash_options(item.options, file, ("from", "last", "fields", "title"))
+
+    def _dash_options(self, options: ast.RecordExpr, file: str, allowed: tuple[str, ...]) -> None:
+        values = {f.name.name: f for f in options.fields}
+        for name, f in values.items():
+            if name not in allowed:
+                self.sink.error(
+                    "E112", f"unknown option `{name}`", f.name.span, "",
+                    help=did_you_mean(name, allowed) or "the options are " + ", ".join(allowed),
+                )  # fmt: skip
+        source = values.get("from")
+        if source is None:
+            self.sink.error(
+                "E304", "a chart or table needs `from: <pipeline>`", options.span, "",
+            )  # fmt: skip
+            return
+        if not isinstance(source.value, ast.Name):
+            self.sink.error("E303", "`from` names a pipeline", source.value.span, "")
+            return
+        ident = ast.Ident(source.value.name, source.value.span)
+        if self.symbols.lookup(ident.name, (ast.Pipeline,), file) is None:
+            self.symbols.unknown(self.sink, "E105", ident, (ast.Pipeline,), "pipeline", file)
+            return
+        info = self.pipelines.get(ident.name)
+        if info is None:
+            return
+        output = info.output
+        for key in ("x", "y", "series", "fields"):
+            option = values.get(key)
+            if option is None:
+                continue
+            refs = option.value.items if isinstance(option.value, ast.ListExpr) else (option.value,)
+            for ref in refs:
+                if not isinstance(ref, ast.Name):
+                    self.sink.error("E303", f"`{key}` names fields of `{ident.name}`", ref.span, "")
+                elif ref.name not in output.fields and not output.open:
+                    self.sink.error(
+                        "E104", f"unknown field `{ref.name}`", ref.span,
+                        f"not a field of `{ident.name}`",
+                        help=did_you_mean(ref.name, output.fields),
+                    )  # fmt: skip
+        for key, kind in (("range", t.Kind.DURATION), ("last", t.Kind.INT)):
+            option = values.get(key)
+            if option is None:
+                continue
+            value = option.value
+            if not (isinstance(value, ast.Literal) and _literal_kind(value) is kind):
+                self.sink.error("E303", f"`{key}` must be a {kind.value} literal", value.span, "")
+
+    def _test(self, decl: ast.TestDecl, file: str) -> None:
+        for item in decl.items:
+            kinds: tuple[type, ...] = (ast.Source, ast.Pipeline) if isinstance(item, ast.Given) else (
+                ast.Pipeline,
+            )
+            what = "source or pipeline" if isinstance(item, ast.Given) else "pipeline"
+            if self.symbols.lookup(item.target.name, kinds, file) is None:
+                self.symbols.unknown(self.sink, "E113", item.target, kinds, what, file)
+                continue
+            typed = self.exprs_for(file).check(item.records, Env(constant=True))
+            if typed.type.kind is not t.Kind.LIST or not (
+                typed.type.elem is not None and typed.type.elem.kind in (t.Kind.STRUCT, t.Kind.NULL)
+            ):
+                self.sink.error(
+                    "E201",
+                    "test records are a list of records: `[{ a: 1 }, { a: 2 }]`",
+                    item.records.span,
+                    f"this is {typed.type}",
+                )
+                continue
+            record = self._target_record(item, file)
+            if record is None or record.open or not isinstance(item.records, ast.ListExpr):
+                continue
+            for literal in item.records.items:
+                if not isinstance(literal, ast.RecordExpr):
+                    continue
+                for f in literal.fields:
+                    if f.name.name not in record.fields:
+                        self.sink.error(
+                            "E104", f"unknown field `{f.name.name}`", f.name.span,
+                            f"not a field of `{item.target.name}`",
+                            help=did_you_mean(f.name.name, record.fields),
+                        )  # fmt: skip
+
+    def _target_record(self, item: ast.Given | ast.Expect, file: str) -> Record | None:
+        name = item.target.name
+        if isinstance(item, ast.Given) and name in self.sources:
+            return self.sources[name].record
+        info = self.pipelines.get(name)
+        if info is None:
+            return None
+        return info.input if isinstance(item, ast.Given) else info.output
+
+    # ---- warnings ----
+
+    def _unused(self) -> None:
+        for name, declared in self.symbols.by_name.items():
+            decl = declared.decl
+            if isinstance(decl, ast.Source | ast.Sink) and name not in self.used:
+                if declared.file != self.unit.root:
+                    continue
+                what = "source" if isinstance(decl, ast.Source) else "sink"
+                self.sink.error(
+                    "W501",
+                    f"{what} `{name}` is never used",
+                    decl.name.span,
+                    f"no pipeline reads this {what}"
+                    if what == "source"
+                    else "no pipeline sends to this sink",
+                    help=f"use it in a pipeline or remove it",
+                )
+
+
+def _literal_kind(literal: ast.Literal) -> t.Kind:
+    return {"duration": t.Kind.DURATION, "int": t.Kind.INT}.get(literal.kind, t.Kind.NULL)
+
+
+def config_model_values(model: BaseModel | None) -> dict[str, Any]:
+    return model.model_dump() if model is not None else {}

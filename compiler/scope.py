@@ -1,0 +1,56 @@
+"""What an expression can see: the record's fields (with null provenance), params, consts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flowc.dsl.span import Span
+from flowc.dsl.types import Type
+
+
+@dataclass(frozen=True, slots=True)
+class NullOrigin:
+    """Where a null can come from, so an error can point at its cause."""
+
+    span: Span
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """An expression's type, and why it may be null when it may."""
+
+    type: Type
+    null: NullOrigin | None = None
+
+    def nullable(self, origin: NullOrigin | None) -> Typed:
+        return Typed(self.type.nullable_(), self.null or origin)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """A field of the record at some step: its type and the span that produced it."""
+
+    name: str
+    type: Type
+    span: Span
+    null: NullOrigin | None = None
+
+    @property
+    def typed(self) -> Typed:
+        return Typed(self.type, self.null if self.type.may_be_null else None)
+
+
+@dataclass
+class Record:
+    """The fields after a step, in order. An open record (no schema) has any field, as json."""
+
+    fields: dict[str, FieldInfo] = field(default_factory=dict)
+    open: bool = False
+    description: str = "the record"
+
+    def get(self, name: str) -> FieldInfo | None:
+        return self.fields.get(name)
+
+    def copy(self) -> Record:
+        return Record(dict(self.fields), self.open, self.description)

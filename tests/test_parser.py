@@ -1,0 +1,191 @@
+"""The parser: every construct becomes the right AST node; errors are reported, never raised."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from lark import Lark
+
+from flowc.dsl import ast
+from flowc.dsl.parser import parse
+from flowc.grammar import grammar_text
+
+
+def parse_ok(text: str) -> ast.Module:
+    result = parse(text, "t.flow")
+    assert result.diagnostics == ()
+    return result.module
+
+
+def only_expr(text: str) -> ast.Expr:
+    module = parse_ok(f"const X = {text}\n")
+    decl = module.decls[0]
+    assert isinstance(decl, ast.Const)
+    return decl.value
+
+
+def test_grammar_is_conflict_free_in_strict_mode() -> None:
+    # strict mode rejects shift/reduce conflicts and colliding terminals.
+    Lark(grammar_text(), parser="lalr", lexer="contextual", strict=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1 + 2 * 3", ast.Binary("+", ast.Literal("int", 1), ast.Binary("*", ast.Literal("int", 2), ast.Literal("int", 3)))),
+        ("(1 + 2) * 3", ast.Binary("*", ast.Binary("+", ast.Literal("int", 1), ast.Literal("int", 2)), ast.Literal("int", 3))),
+        ("a ?? b ?? c", ast.Binary("??", ast.Name("a"), ast.Binary("??", ast.Name("b"), ast.Name("c")))),
+        ("a ?? 0 > 5", ast.Binary(">", ast.Binary("??", ast.Name("a"), ast.Literal("int", 0)), ast.Literal("int", 5))),
+        ("not a and b", ast.Binary("and", ast.Unary("not", ast.Name("a")), ast.Name("b"))),
+        ("a or b and c", ast.Binary("or", ast.Name("a"), ast.Binary("and", ast.Name("b"), ast.Name("c")))),
+        ('"a" ++ "b" ++ c', ast.Binary("++", ast.Binary("++", ast.Literal("str", "a"), ast.Literal("str", "b")), ast.Name("c"))),
+        ("x between -1 and 2", ast.Between(ast.Name("x"), ast.Literal("int", -1), ast.Literal("int", 2))),
+        ("x between 1 and 2 and y", ast.Binary("and", ast.Between(ast.Name("x"), ast.Literal("int", 1), ast.Literal("int", 2)), ast.Name("y"))),
+        ('x in ["a", "b"]', ast.In(ast.Name("x"), ast.ListExpr((ast.Literal("str", "a"), ast.Literal("str", "b"))))),
+        ('x matches "^a+$"', ast.Matches(ast.Name("x"), ast.Literal("str", "^a+$"))),
+        ("a.b.c", ast.FieldAccess(ast.FieldAccess(ast.Name("a"), ast.Ident("b")), ast.Ident("c"))),
+        ("xs[0]", ast.Index(ast.Name("xs"), ast.Literal("int", 0))),
+        ("f(1, g())", ast.Call(ast.Ident("f"), (ast.Literal("int", 1), ast.Call(ast.Ident("g"), ())))),
+        ("if a then 1 else 2", ast.If(ast.Name("a"), ast.Literal("int", 1), ast.Literal("int", 2))),
+        ("-x", ast.Unary("-", ast.Name("x"))),
+        ("{ a: 1, \"b c\": 2 }", ast.RecordExpr((ast.RecordField(ast.Ident("a"), ast.Literal("int", 1)), ast.RecordField(ast.Ident("b c"), ast.Literal("int", 2))))),
+        ("(a, b)", ast.TupleExpr((ast.Name("a"), ast.Name("b")))),
+        ('match x { "a" => 1, _ => 0 }', ast.Match(ast.Name("x"), (ast.MatchArm(ast.Literal("str", "a"), ast.Literal("int", 1)), ast.MatchArm(None, ast.Literal("int", 0))))),
+    ],
+)  # fmt: skip
+def test_expression_structure(text: str, expected: ast.Expr) -> None:
+    assert only_expr(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("42", "int", 42),
+        ("4.25", "float", 4.25),
+        ("1e3", "float", 1000.0),
+        ('"a\\n\\"b\\u{e9}"', "str", 'a\n"bé'),
+        ("true", "bool", True),
+        ("null", "null", None),
+        ("500ms", "duration", 500_000),
+        ("5m", "duration", 300_000_000),
+        ("7d", "duration", 7 * 86_400_000_000),
+        ("@2026-01-01T12:00:00Z", "timestamp", dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)),
+        ("@2026-01-01T14:00:00+02:00", "timestamp", dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)),
+        ("@2026-01-01", "date", dt.date(2026, 1, 1)),
+    ],
+)
+def test_literals(text: str, kind: str, value: object) -> None:
+    expr = only_expr(text)
+    assert isinstance(expr, ast.Literal)
+    assert (expr.kind, expr.value) == (kind, value)
+
+
+def test_newlines_continue_inside_brackets_and_after_operators() -> None:
+    expr = only_expr("f(\n  1,\n  2\n) +\n  [\n 3\n][0]")
+    assert isinstance(expr, ast.Binary)
+
+
+def test_spans_point_at_the_source() -> None:
+    module = parse_ok('source s: http {\n  url: "x"\n  every: 5m\n}\n')
+    source = module.decls[0]
+    assert isinstance(source, ast.Source)
+    entry = source.config.entries[1]
+    assert (entry.key.span.line, entry.key.span.column) == (3, 3)
+    assert (entry.value.span.line, entry.value.span.column, entry.value.span.end_column) == (3, 10, 12)
+
+
+def test_pipeline_steps() -> None:
+    module = parse_ok(
+        """
+pipeline p from s -> T {
+  map { a = x
+        b = y }
+  derive { c = a + 1 }
+  where a > 0
+  select a, b, c
+  drop c
+  rename { a -> aa }
+  validate {
+    aa between 0 and 9 else drop
+    required b
+    unique b else warn
+    b matches "x"
+  }
+  dedupe by (aa, b) within 1h
+  aggregate every 1h by b { n = count() }
+  persist timescale t { time: bucket, key: (b, bucket) }
+  persist off
+  cache 50
+  sink one, two
+}
+"""
+    )
+    pipeline = module.decls[0]
+    assert isinstance(pipeline, ast.Pipeline)
+    assert pipeline.output_type == ast.Ident("T")
+    kinds = [type(s).__name__ for s in pipeline.steps]
+    assert kinds == [
+        "MapStep", "DeriveStep", "WhereStep", "SelectStep", "DropStep", "RenameStep",
+        "ValidateStep", "DedupeStep", "AggregateStep", "PersistStep", "PersistStep",
+        "CacheStep", "SinkStep",
+    ]  # fmt: skip
+    validate = pipeline.steps[6]
+    assert isinstance(validate, ast.ValidateStep)
+    assert [(r.kind, r.action.name if r.action else None) for r in validate.rules] == [
+        ("expr", "drop"),
+        ("required", None),
+        ("unique", "warn"),
+        ("expr", None),
+    ]
+
+
+def test_keywords_are_names_where_no_keyword_fits() -> None:
+    module = parse_ok(
+        "dashboard d {\n  table { from: p, last: 5 }\n}\npipeline p from s {\n  map { type = 1 }\n}\n"
+    )
+    dashboard = module.decls[0]
+    assert isinstance(dashboard, ast.Dashboard)
+    table = dashboard.items[0]
+    assert isinstance(table, ast.DashTable)
+    assert table.options.fields[0].name.name == "from"
+
+
+def test_every_broken_declaration_is_reported_and_the_rest_parsed() -> None:
+    text = (
+        "const A = 1 +\n"  # broken: expression ends at the next declaration
+        "\n"
+        "const B = 2\n"
+        "source s: http { url = \"x\" }\n"  # broken: `=` for `:`
+        "const C = 3\n"
+        "pipeline p from s {\n  map { a = }\n}\n"  # broken: missing expression
+    )
+    result = parse(text, "t.flow")
+    codes_lines = [(d.code, d.span.line) for d in result.diagnostics]
+    assert codes_lines == [("E001", 3), ("E001", 4), ("E001", 7)]
+    names = [d.name.name for d in result.module.decls if isinstance(d, ast.Const)]
+    assert names == ["B", "C"]
+    assert result.diagnostics[1].help is not None
+    assert "key: value" in result.diagnostics[1].help
+
+
+def test_unclosed_brace_at_end_of_file() -> None:
+    result = parse("pipeline p from s {\n  where x > 1\n", "t.flow")
+    assert [d.code for d in result.diagnostics] == ["E003"]
+    assert result.diagnostics[0].help == "1 `{` is not closed with `}`"
+
+
+def test_unexpected_character() -> None:
+    result = parse("const A = 1 $ 2\n", "t.flow")
+    assert [(d.code, d.span.column) for d in result.diagnostics] == [("E002", 13)]
+
+
+@pytest.mark.parametrize("text", ["@2026-13-01", "@2026-02-30T10:00:00Z", '"bad \\q escape"'])
+def test_invalid_literals(text: str) -> None:
+    result = parse(f"const A = {text}\n", "t.flow")
+    assert [d.code for d in result.diagnostics] == ["E004"]
+
+
+def test_comments_are_collected() -> None:
+    module = parse_ok('// one\nconst A = "// not a comment" // two\n')
+    assert [c.text for c in module.comments] == ["// one", "// two"]
