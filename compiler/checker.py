@@ -17,7 +17,7 @@ from flowc.compiler.declarations import Declarations
 from flowc.compiler.exprs import Env, ExprChecker
 from flowc.compiler.loader import Unit, load_unit, unit_from_text
 from flowc.compiler.pipelines import PipelineInfo, StepChecker
-from flowc.compiler.scope import FieldInfo, Record
+from flowc.compiler.scope import FieldInfo, NullOrigin, Record
 from flowc.compiler.suggest import did_you_mean
 from flowc.compiler.symbols import Symbols, collect
 from flowc.dsl import ast
@@ -184,7 +184,10 @@ class _Checker:
                         secondary=(Label(record.fields[f.name.name].span, "first declared here"),),
                     )  # fmt: skip
                     continue
-                record.fields[f.name.name] = FieldInfo(f.name.name, type_, f.name.span)
+                null = NullOrigin(f.type.span, f"`{f.name.name}` is declared {type_} in the schema")
+                record.fields[f.name.name] = FieldInfo(
+                    f.name.name, type_, f.name.span, null if type_.nullable else None
+                )
         if kind == "generate" and model is not None:
             record = Record(description=description)
             for name, spec in generated_schema(model).items():

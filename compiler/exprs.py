@@ -310,11 +310,13 @@ class ExprChecker:
                     help=_user_signature(fn),
                 )
         # A user function is inlined, so null flows through it like through an operator.
-        origin = next((a.null for a in args if a.null is not None and a.type.may_be_null), None)
-        if origin is not None:
+        nullable = [a for a in args if a.type.may_be_null and not is_error(a.type)]
+        if nullable:
+            origin = nullable[0].null or NullOrigin(expr.span, "an argument may be null")
             return Typed(fn.result.nullable_(), origin)
-        return Typed(fn.result, NullOrigin(expr.span, f"`{fn.name}` returns a nullable value")
-                     if fn.result.nullable else None)
+        if fn.result.nullable:
+            return Typed(fn.result, NullOrigin(expr.span, f"`{fn.name}` may return null"))
+        return Typed(fn.result)
 
     # ---- operators ----
 
@@ -537,9 +539,12 @@ class ExprChecker:
         return result
 
     def _list(self, expr: ast.ListExpr, env: Env) -> Typed:
-        elem: t.Type = t.NULL
+        elem: t.Type | None = None
         for item in expr.items:
             typed = self.check(item, env)
+            if elem is None:
+                elem = typed.type
+                continue
             common = t.common(elem, typed.type)
             if common is None:
                 self.sink.error(
@@ -550,7 +555,7 @@ class ExprChecker:
                 )
                 continue
             elem = common
-        return Typed(t.list_of(elem))
+        return Typed(t.list_of(elem if elem is not None else t.NULL))
 
     # ---- errors ----
 

@@ -46,12 +46,21 @@ class NewlinePostLexer:
                     continue
             elif token.type != "STRING":
                 value = str(token)
-                if value in _OPEN:
+                if value in _OPEN or _opens_type_args(token, previous):
                     stack.append(value)
-                elif value in _CLOSE and stack:
+                elif (value in _CLOSE or value == ">" and stack[-1:] == ["<"]) and stack:
                     stack.pop()
+                    # `list<str>` ends an item like a name does: not a continuation.
+                    previous = Token("NAME", ">") if value == ">" else token
+                    yield token
+                    continue
             previous = token
             yield token
+
+
+def _opens_type_args(token: Token, previous: Token | None) -> bool:
+    """`<` right after `list` opens type arguments, not a comparison."""
+    return str(token) == "<" and previous is not None and str(previous) == "list"
 
 
 def _continues(token: Token) -> bool:

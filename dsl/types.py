@@ -147,9 +147,28 @@ def common(a: Type, b: Type) -> Type | None:
         assert a.elem is not None and b.elem is not None
         elem = common(a.elem, b.elem)
         return list_of(elem, nullable) if elem is not None else None
+    if a.kind is Kind.STRUCT and b.kind is Kind.STRUCT:
+        return _common_struct(a, b, nullable)
     if same_shape(a, b):
         return a.nullable_(nullable)
     return None
+
+
+def _common_struct(a: Type, b: Type, nullable: bool) -> Type | None:
+    """Field by field; a field that only one side has is nullable in the result."""
+    if a.name is not None and a.name == b.name:
+        return a.nullable_(nullable)
+    ours, theirs = dict(a.fields), dict(b.fields)
+    fields: dict[str, Type] = {}
+    for name in [*ours, *(n for n in theirs if n not in ours)]:
+        if name in ours and name in theirs:
+            merged = common(ours[name], theirs[name])
+            if merged is None:
+                return None
+            fields[name] = merged
+        else:
+            fields[name] = (ours.get(name) or theirs[name]).nullable_()
+    return struct(fields, nullable=nullable)
 
 
 _SPEC = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|<|>|,|\?|\{|\}|:)")
