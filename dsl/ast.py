@@ -173,6 +173,7 @@ class RecordField:
     value: Expr
     quoted: bool = field(default=False, compare=False)
     span: Span = _span()
+    block_style: bool = field(default=False, compare=False)  # `name { ... }` without a colon
 
 
 @dataclass(frozen=True, slots=True)

@@ -378,6 +378,10 @@ class AstBuilder(Transformer[Token, Any]):
         return ast.RecordField(self.ident(key), c[1], False, self._span(meta))
 
     @v_args(meta=True)
+    def record_block_field(self, meta: Meta, c: list[Any]) -> ast.RecordField:
+        return ast.RecordField(self.ident(c[0]), c[1], False, self._span(meta), True)
+
+    @v_args(meta=True)
     def match_expr(self, meta: Meta, c: list[Any]) -> ast.Match:
         return ast.Match(c[0], tuple(c[1:]), self._span(meta))
 
