@@ -26,7 +26,7 @@ from flowc.dsl.diagnostics import Diagnostic, DiagnosticSink, Label, sort_key
 from flowc.dsl.span import Span
 from flowc.stdlib.connectors import SINKS, SOURCES
 from flowc.stdlib.connectors.base import Connector
-from flowc.stdlib.connectors.generate import generated_schema
+from flowc.stdlib.connectors.generate import GenerateSource, generated_schema
 from flowc.stdlib.connectors.validation import validate_config
 
 
@@ -147,9 +147,11 @@ class _Checker:
             if issue.code == "E302":
                 span = converted.key_span_for(issue.path, block.span)
             elif issue.code == "E304":
-                span = converted.key_span_for(issue.path[:-1], block.span) if len(
-                    issue.path
-                ) > 1 else block.span
+                span = (
+                    converted.key_span_for(issue.path[:-1], block.span)
+                    if len(issue.path) > 1
+                    else block.span
+                )
             else:
                 span = converted.span_for(issue.path, block.span)
             self.sink.error(issue.code, issue.message, span, "", help=issue.help)
@@ -188,7 +190,7 @@ class _Checker:
                 record.fields[f.name.name] = FieldInfo(
                     f.name.name, type_, f.name.span, null if type_.nullable else None
                 )
-        if kind == "generate" and model is not None:
+        if isinstance(model, GenerateSource):
             record = Record(description=description)
             for name, spec in generated_schema(model).items():
                 record.fields[name] = FieldInfo(name, t.parse_spec(spec), decl.name.span)
@@ -273,7 +275,12 @@ class _Checker:
         is_pipeline = False
         if upstream is None:
             self.symbols.unknown(
-                self.sink, "E105", decl.source, (ast.Source, ast.Pipeline), "source or pipeline", file
+                self.sink,
+                "E105",
+                decl.source,
+                (ast.Source, ast.Pipeline),
+                "source or pipeline",
+                file,
             )
             record = Record(open=True, description=f"`{decl.source.name}`")
         elif isinstance(upstream.decl, ast.Source):
@@ -374,7 +381,9 @@ class _Checker:
                         help=did_you_mean(item.kind.name, kinds)
                         or "the chart kinds are " + ", ".join(kinds),
                     )  # fmt: skip
-                self._dash_options(item.options, file, ("from", "x", "y", "series", "range", "title"))
+                self._dash_options(
+                    item.options, file, ("from", "x", "y", "series", "range", "title")
+                )
             else:
                 self._dash_options(item.options, file, ("from", "last", "fields", "title"))
 
@@ -427,8 +436,8 @@ class _Checker:
 
     def _test(self, decl: ast.TestDecl, file: str) -> None:
         for item in decl.items:
-            kinds: tuple[type, ...] = (ast.Source, ast.Pipeline) if isinstance(item, ast.Given) else (
-                ast.Pipeline,
+            kinds: tuple[type, ...] = (
+                (ast.Source, ast.Pipeline) if isinstance(item, ast.Given) else (ast.Pipeline,)
             )
             what = "source or pipeline" if isinstance(item, ast.Given) else "pipeline"
             if self.symbols.lookup(item.target.name, kinds, file) is None:
@@ -484,7 +493,7 @@ class _Checker:
                     f"no pipeline reads this {what}"
                     if what == "source"
                     else "no pipeline sends to this sink",
-                    help=f"use it in a pipeline or remove it",
+                    help="use it in a pipeline or remove it",
                 )
 
 

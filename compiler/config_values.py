@@ -9,8 +9,8 @@ a validation problem gets a caret on the right key.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from flowc.dsl import ast

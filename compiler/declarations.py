@@ -12,6 +12,7 @@ from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import DiagnosticSink, Label
 
+
 class Declarations:
     def __init__(self, symbols: Symbols, sink: DiagnosticSink) -> None:
         self.symbols = symbols
@@ -68,7 +69,9 @@ class Declarations:
         if name not in self._fns:
             decl = found.decl
             assert isinstance(decl, ast.Fn)
-            params = tuple((p.name.name, self.resolve_type(p.type, found.file)) for p in decl.params)
+            params = tuple(
+                (p.name.name, self.resolve_type(p.type, found.file)) for p in decl.params
+            )
             result = self.resolve_type(decl.result, found.file)
             self._fns[name] = FnSignature(name, params, result, decl.name.span)
         return self._fns[name]
@@ -126,8 +129,9 @@ class Declarations:
                         "E114",
                         f"function `{target}` calls itself",
                         node.func.span if current is decl else decl.name.span,
-                        "recursive call" if current is decl else "recursion through "
-                        f"`{current.name.name}`",
+                        "recursive call"
+                        if current is decl
+                        else f"recursion through `{current.name.name}`",
                         help="functions are inlined where they are called, so they cannot recurse",
                     )
                     return
@@ -179,9 +183,7 @@ class Declarations:
         name = node.name.name
         if name == "list":
             if len(node.args) != 1:
-                self.sink.error(
-                    "E107", "`list` takes one element type: `list<int>`", node.span, ""
-                )
+                self.sink.error("E107", "`list` takes one element type: `list<int>`", node.span, "")
                 return t.list_of(t.JSON, node.nullable)
             return t.list_of(self.resolve_type(node.args[0], file), node.nullable)
         if node.args:

@@ -28,6 +28,7 @@ ERROR = Typed(ERROR_TYPE)
 def is_error(type_: t.Type) -> bool:
     return type_.name == "<error>"
 
+
 _COMPARABLE = {t.Kind.INT, t.Kind.FLOAT, t.Kind.STR, t.Kind.TIMESTAMP, t.Kind.DATE, t.Kind.DURATION}
 _LITERAL_TYPES = {
     "int": t.INT,
@@ -166,8 +167,7 @@ class ExprChecker:
                 f"`{expr.name}` is neither grouped nor aggregated",
                 expr.span,
                 "one value per window is needed here",
-                help=f"wrap it in an aggregate such as `last({expr.name})`, "
-                f"or add it to `by`",
+                help=f"wrap it in an aggregate such as `last({expr.name})`, or add it to `by`",
             )
 
     def _unknown_name(self, expr: ast.Name, env: Env) -> None:
@@ -362,7 +362,9 @@ class ExprChecker:
         if op == "++":
             for side, node in ((left, expr.left), (right, expr.right)):
                 if side.type.kind not in (t.Kind.STR, t.Kind.NULL):
-                    self._bad_operand(node, "++", side.type, "a str", help="convert it with `str(...)`")
+                    self._bad_operand(
+                        node, "++", side.type, "a str", help="convert it with `str(...)`"
+                    )
             return Typed(t.STR.nullable_(nullable), null)
         result = _arithmetic(op, left.type, right.type)
         if result is None:
@@ -420,7 +422,10 @@ class ExprChecker:
             self._bad_operand(expr.options, "in", options.type, "a list")
             return Typed(t.BOOL)
         assert options.type.elem is not None
-        if options.type.elem.kind is not t.Kind.NULL and t.common(value.type, options.type.elem) is None:
+        if (
+            options.type.elem.kind is not t.Kind.NULL
+            and t.common(value.type, options.type.elem) is None
+        ):
             self._mismatch(expr, "in", value.type, options.type)
         return Typed(t.BOOL.nullable_(value.type.nullable), value.null)
 
@@ -481,7 +486,9 @@ class ExprChecker:
         if index.type.kind is not t.Kind.INT:
             self._bad_operand(expr.index, "[]", index.type, "an int index")
         assert value.type.elem is not None
-        return Typed(value.type.elem.nullable_(), NullOrigin(expr.span, "the index may be out of range"))
+        return Typed(
+            value.type.elem.nullable_(), NullOrigin(expr.span, "the index may be out of range")
+        )
 
     # ---- conditionals and collections ----
 
@@ -512,7 +519,10 @@ class ExprChecker:
                 has_wildcard = True
             else:
                 pattern = self._literal(arm.pattern)
-                if t.common(value.type, pattern.type) is None and value.type.kind is not t.Kind.JSON:
+                if (
+                    t.common(value.type, pattern.type) is None
+                    and value.type.kind is not t.Kind.JSON
+                ):
                     self.sink.error(
                         "E212",
                         f"pattern of type {pattern.type} cannot match a {value.type}",

@@ -89,7 +89,9 @@ class StepChecker:
     ) -> Record:
         match step:
             case ast.MapStep():
-                return self._assign(step.assignments, record, Record(description=record.description))
+                return self._assign(
+                    step.assignments, record, Record(description=record.description)
+                )
             case ast.DeriveStep():
                 if not step.assignments:
                     self._no_effect(step.span, "`derive {}` adds nothing")
@@ -161,11 +163,11 @@ class StepChecker:
     def _rename(self, step: ast.RenameStep, record: Record) -> Record:
         out = Record(open=record.open, description=record.description)
         renames: dict[str, ast.RenamePair] = {}
-        for pair in step.pairs:
-            if self._field(pair.old, record) is not None:
-                renames[pair.old.name] = pair
+        for item in step.pairs:
+            if self._field(item.old, record) is not None:
+                renames[item.old.name] = item
         for name, info in record.fields.items():
-            pair: ast.RenamePair | None = renames.get(name)
+            pair = renames.get(name)
             new_name = pair.new.name if pair else name
             if new_name in out.fields:
                 self._duplicate(pair.new if pair else ast.Ident(name, info.span), info.span)
@@ -205,7 +207,9 @@ class StepChecker:
                     out = _narrow(out, rule.expr)
         return out
 
-    def _aggregate(self, step: ast.AggregateStep, record: Record, time_column: str | None) -> Record:
+    def _aggregate(
+        self, step: ast.AggregateStep, record: Record, time_column: str | None
+    ) -> Record:
         out = Record(description=record.description)
         time_name = _find_time(record, time_column)
         if time_name is None:
@@ -218,7 +222,11 @@ class StepChecker:
                 "`derive { ts = parse_timestamp(time) ?? now() }`)",
             )
         out.fields["bucket"] = FieldInfo("bucket", t.TIMESTAMP, step.every.span)
-        if step.every.value is not None and isinstance(step.every.value, int) and step.every.value <= 0:
+        if (
+            step.every.value is not None
+            and isinstance(step.every.value, int)
+            and step.every.value <= 0
+        ):
             self.sink.error("E303", "the window must be longer than zero", step.every.span, "")
         grouped: set[str] = set()
         for key in step.by:
@@ -464,8 +472,9 @@ def _non_null_when_true(expr: ast.Expr) -> set[str]:
     match expr:
         case ast.Binary(op="and", left=left, right=right):
             return _non_null_when_true(left) | _non_null_when_true(right)
-        case ast.Binary(op="!=", left=ast.Name(name=n), right=ast.Literal(kind="null")) | ast.Binary(
-            op="!=", left=ast.Literal(kind="null"), right=ast.Name(name=n)
+        case (
+            ast.Binary(op="!=", left=ast.Name(name=n), right=ast.Literal(kind="null"))
+            | ast.Binary(op="!=", left=ast.Literal(kind="null"), right=ast.Name(name=n))
         ):
             return {n}
         case ast.Binary(op="==" | "<" | "<=" | ">" | ">=", left=left, right=right):

@@ -50,9 +50,7 @@ class Symbols:
     def names_of(self, kinds: tuple[type, ...], file: str) -> list[str]:
         visible = self.visible_files(file)
         return [
-            n
-            for n, d in self.by_name.items()
-            if isinstance(d.decl, kinds) and d.file in visible
+            n for n, d in self.by_name.items() if isinstance(d.decl, kinds) and d.file in visible
         ]
 
     def unknown(
@@ -70,7 +68,9 @@ class Symbols:
         help_text: str | None
         if found is not None and isinstance(found.decl, kinds):
             help_text = f'`{ident.name}` is declared in {found.file}: add `import "{found.file}"`'
-            sink.error(code, f"unknown {what} `{ident.name}`", ident.span, "not imported", help=help_text)
+            sink.error(
+                code, f"unknown {what} `{ident.name}`", ident.span, "not imported", help=help_text
+            )
             return
         if found is not None:
             kind = KIND_NAMES.get(type(found.decl), "declaration")

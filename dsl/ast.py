@@ -56,7 +56,7 @@ TypeExpr: TypeAlias = NamedType | StructType
 # ---- expressions -----------------------------------------------------------
 
 LiteralKind = Lit["int", "float", "str", "bool", "null", "duration", "timestamp", "date"]
-LiteralValue: TypeAlias = int | float | str | bool | None | dt.datetime | dt.date
+LiteralValue: TypeAlias = int | float | str | bool | dt.datetime | dt.date | None
 
 
 @dataclass(frozen=True, slots=True)

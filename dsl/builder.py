@@ -48,6 +48,24 @@ def unescape(body: str) -> str:
     return _ESCAPE.sub(replace, body)
 
 
+def long_string_value(body: str) -> str:
+    """The value of a long (triple-quoted) string's body, without its first newline and
+    common indentation.
+
+    So a query can be indented with the code around it and still read as written.
+    """
+    if body.startswith("\n"):
+        body = body[1:]
+    elif body.startswith("\r\n"):
+        body = body[2:]
+    lines = body.split("\n")
+    if len(lines) > 1 and not lines[-1].strip():
+        lines[-1] = ""
+    indents = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
+    cut = min(indents, default=0)
+    return unescape("\n".join(line[cut:] for line in lines))
+
+
 def escape(value: str) -> str:
     """A string literal (with quotes) whose value is `value`."""
     out = value.replace("\\", "\\\\").replace('"', '\\"')
@@ -467,6 +485,8 @@ class AstBuilder(Transformer[Token, Any]):
 
     def _string(self, token: Token) -> str:
         try:
+            if token.type == "LONG_STRING":
+                return long_string_value(str(token)[3:-3])
             return unescape(str(token)[1:-1])
         except ValueError as error:
             self._bad_literal(token, f"string {token} has an invalid escape: {error}")
@@ -479,7 +499,7 @@ class AstBuilder(Transformer[Token, Any]):
             self.tok_span(token),
             "invalid literal",
             help="timestamps are written @2026-01-31T12:00:00Z, dates @2026-01-31; "
-            "string escapes are \\n \\t \\r \\\" \\\\ \\0 and \\u{hex}",
+            'string escapes are \\n \\t \\r \\" \\\\ \\0 and \\u{hex}',
         )
 
     def __default__(self, data: Any, children: list[Any], meta: Meta) -> Any:

@@ -7,14 +7,14 @@ span that is wrong, optional secondary labels that explain why, and a help line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from flowc.dsl.codes import CODES
 from flowc.dsl.span import Span
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -88,9 +88,7 @@ class DiagnosticSink:
         help: str | None = None,
         notes: tuple[str, ...] = (),
     ) -> None:
-        self.items.append(
-            Diagnostic(code, message, Label(span, label), secondary, help, notes)
-        )
+        self.items.append(Diagnostic(code, message, Label(span, label), secondary, help, notes))
 
     def add(self, diagnostic: Diagnostic) -> None:
         self.items.append(diagnostic)

@@ -18,7 +18,7 @@ _CONTINUES = frozenset(
         "and", "or", "not", "then", "else", "between", "in", "matches", "if",
     }
 )  # fmt: skip
-_LITERALS = frozenset({"STRING", "NAME"})
+_LITERALS = frozenset({"STRING", "LONG_STRING", "NAME"})
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = frozenset({")", "]", "}"})
 
@@ -44,11 +44,11 @@ class NewlinePostLexer:
                     or _continues(previous)
                 ):
                     continue
-            elif token.type != "STRING":
+            elif token.type not in _LITERALS:
                 value = str(token)
                 if value in _OPEN or _opens_type_args(token, previous):
                     stack.append(value)
-                elif (value in _CLOSE or value == ">" and stack[-1:] == ["<"]) and stack:
+                elif (value in _CLOSE or (value == ">" and stack[-1:] == ["<"])) and stack:
                     stack.pop()
                     # `list<str>` ends an item like a name does: not a continuation.
                     previous = Token("NAME", ">") if value == ">" else token

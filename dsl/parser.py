@@ -8,6 +8,7 @@ checked. No input, however broken, raises anything but diagnostics.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -27,7 +28,8 @@ DECLARATION_KEYWORDS = (
     "import", "const", "fn", "type", "source", "sink", "pipeline", "dashboard", "test",
 )  # fmt: skip
 _DECL_START = re.compile(rf"^(?:{'|'.join(DECLARATION_KEYWORDS)})(?![A-Za-z0-9_])", re.M)
-_COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*')
+_STRINGS = r'"{3}(?:[^"\\]|\\.|"(?!""))*"{3}|"(?:[^"\\\n]|\\.)*"'
+_COMMENT_OR_STRING = re.compile(_STRINGS + r"|//[^\n]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,7 @@ def _parse_in_pieces(text: str, file: str, sink: DiagnosticSink) -> list[ast.Dec
         starts.insert(0, 0)
     starts.append(len(text))
     decls: list[ast.Decl] = []
-    for begin, end in zip(starts, starts[1:], strict=False):
+    for begin, end in itertools.pairwise(starts):
         piece = text[begin:end]
         line_offset = text.count("\n", 0, begin)
         following = _following_keyword(text, end, file)
@@ -151,11 +153,12 @@ def _terminal_pattern(name: str) -> str | None:
 
 def describe_expected(expected: set[str]) -> str:
     """A short phrase for what the parser wanted next."""
-    if _EXPRESSION_STARTS <= expected:
+    if expected >= _EXPRESSION_STARTS:
         return "an expression"
-    names = sorted({_readable(t) for t in expected if not t.startswith("__ANON")} | {
-        f"`{p}`" for t in expected if t.startswith("__ANON") and (p := _terminal_pattern(t))
-    })
+    names = sorted(
+        {_readable(t) for t in expected if not t.startswith("__ANON")}
+        | {f"`{p}`" for t in expected if t.startswith("__ANON") and (p := _terminal_pattern(t))}
+    )
     if len(names) > 8:
         names = [*names[:8], "…"]
     return " or ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " or " + names[-1]
@@ -190,9 +193,9 @@ def syntax_diagnostic(
         span = Span(file, line, column, line, column + 1)
         help_text = None
         if char == '"':
-            help_text = "strings end on the line they start; close it with `\"`"
+            help_text = 'strings end on the line they start; close it with `"`'
         elif char == "'":
-            help_text = "strings are written in double quotes: \"text\""
+            help_text = 'strings are written in double quotes: "text"'
         sink.error(
             "E002",
             f"unexpected character `{char}`",
@@ -221,7 +224,8 @@ def syntax_diagnostic(
         span = Span(file, end_line, len(last) + 1, end_line, len(last) + 2)
         sink.error(
             "E003",
-            "unexpected end of file" + (f"; expected {describe_expected(expected)}" if expected else ""),
+            "unexpected end of file"
+            + (f"; expected {describe_expected(expected)}" if expected else ""),
             span,
             "the declaration is not finished",
             help=_unclosed_help(text),
@@ -233,7 +237,13 @@ def syntax_diagnostic(
     span = Span(file, line, column, line, column + width)
     expected = set(error.expected)
     message = f"unexpected {_token_text(token)}; expected {describe_expected(expected)}"
-    sink.error("E001", message, span, f"unexpected {_token_text(token)}", help=_mistake_help(token, expected))
+    sink.error(
+        "E001",
+        message,
+        span,
+        f"unexpected {_token_text(token)}",
+        help=_mistake_help(token, expected),
+    )
     return sink.items[0]
 
 
@@ -259,7 +269,7 @@ def _mistake_help(token: Token, expected: set[str]) -> str | None:
 
 def _unclosed_help(text: str) -> str | None:
     depth = 0
-    for match in re.finditer(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|[{}]', text):
+    for match in re.finditer(_STRINGS + r"|//[^\n]*|[{}]", text):
         if match.group() == "{":
             depth += 1
         elif match.group() == "}":

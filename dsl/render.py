@@ -1,12 +1,12 @@
 """Renders diagnostics the way a good compiler does: location, source line, carets, help.
 
-    error[E104]: unknown field `temprature`
-      --> weather.flow:12:14
-       |
-    12 |     temp_c = temprature
-       |              ^^^^^^^^^^ not a field of `open_meteo`
-       |
-       = help: did you mean `temperature_2m`?
+error[E104]: unknown field `temprature`
+  --> weather.flow:12:14
+   |
+12 |     temp_c = temprature
+   |              ^^^^^^^^^^ not a field of `open_meteo`
+   |
+   = help: did you mean `temperature_2m`?
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     INT = "int"
     FLOAT = "float"
     BOOL = "bool"
@@ -119,7 +119,8 @@ def assignable(source: Type, target: Type) -> bool:
     if source.kind is not target.kind:
         return False
     if source.kind is Kind.LIST:
-        assert source.elem is not None and target.elem is not None
+        assert source.elem is not None
+        assert target.elem is not None
         return assignable(source.elem, target.elem)
     if source.kind is Kind.STRUCT:
         theirs = dict(target.fields)
@@ -144,7 +145,8 @@ def common(a: Type, b: Type) -> Type | None:
         kind = Kind.FLOAT if Kind.FLOAT in (a.kind, b.kind) else Kind.INT
         return Type(kind, nullable)
     if a.kind is Kind.LIST and b.kind is Kind.LIST:
-        assert a.elem is not None and b.elem is not None
+        assert a.elem is not None
+        assert b.elem is not None
         elem = common(a.elem, b.elem)
         return list_of(elem, nullable) if elem is not None else None
     if a.kind is Kind.STRUCT and b.kind is Kind.STRUCT:

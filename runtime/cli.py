@@ -102,7 +102,9 @@ def _fmt(args: argparse.Namespace) -> int:
         text = file.read_text(encoding="utf-8")
         formatted = format_source(text, str(file))
         if formatted is None:
-            print(f"{file}: not formatted: it has syntax errors (see `flowc check`)", file=sys.stderr)
+            print(
+                f"{file}: not formatted: it has syntax errors (see `flowc check`)", file=sys.stderr
+            )
             status = EXIT_ERRORS
         elif formatted != text:
             if args.check:

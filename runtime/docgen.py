@@ -1,14 +1,18 @@
 """Generates the reference pages that must follow the code: docs/cli.md and docs/stdlib.md.
 
-`make docs` runs this module; tests fail when a generated page is out of date.
+`make docs` runs this module from the repository root; tests fail when a generated page
+is out of date.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from flowc.runtime.cli import build_parser
+from flowc.stdlib.connectors.docgen import render_connectors_markdown
+from flowc.stdlib.docgen import render_stdlib_markdown
 
 _CLI_INTRO = """\
 # The `flowc` command line
@@ -55,9 +59,10 @@ def _options_table(parser: argparse.ArgumentParser) -> list[str]:
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
             continue
-        name = ", ".join(action.option_strings) or (action.metavar or action.dest)
+        metavar = action.metavar if isinstance(action.metavar, str) else None
+        name = ", ".join(action.option_strings) or (metavar or action.dest)
         if action.option_strings and action.nargs != 0:
-            name += f" {action.metavar or action.dest.upper()}"
+            name += f" {metavar or action.dest.upper()}"
         meaning = (action.help or "").replace("|", "\\|")
         if action.choices and not isinstance(action.choices, dict):
             meaning += " (one of: " + ", ".join(f"`{c}`" for c in action.choices) + ")"
@@ -69,36 +74,26 @@ def render_cli_markdown() -> str:
     parser = build_parser()
     parser.prog = "flowc"
     out = [_CLI_INTRO, "## flowc", "", "```text", parser.format_usage().strip(), "```", ""]
-    out += _options_table(parser) + [""]
+    out += [*_options_table(parser), ""]
     for name, sub in _subcommands(parser).items():
         out += [f"## flowc {name}", "", sub.description or "", "", "```text"]
         out += [sub.format_usage().strip(), "```", ""]
-        out += _options_table(sub) + [""]
+        out += [*_options_table(sub), ""]
         if name == "check":
             out += [_JSON_SHAPE]
     return "\n".join(out).rstrip() + "\n"
 
 
-GENERATED: dict[str, object] = {"cli.md": render_cli_markdown}
+GENERATED: dict[str, Callable[[], str]] = {
+    "cli.md": render_cli_markdown,
+    "stdlib.md": render_stdlib_markdown,
+    "connectors.md": render_connectors_markdown,
+}
 
 
 def main() -> None:
-    docs = Path(__file__).resolve().parent.parent / "docs"
-    pages = dict(GENERATED)
-    try:
-        from flowc.stdlib.docgen import render_stdlib_markdown
-
-        pages["stdlib.md"] = render_stdlib_markdown
-    except ImportError:
-        pass
-    try:
-        from flowc.stdlib.connectors.docgen import render_connectors_markdown
-
-        pages["connectors.md"] = render_connectors_markdown
-    except ImportError:
-        pass
-    for name, render in pages.items():
-        assert callable(render)
+    docs = Path("docs")
+    for name, render in GENERATED.items():
         (docs / name).write_text(render(), encoding="utf-8")
         print(f"wrote docs/{name}")
 

@@ -46,15 +46,15 @@ def field_types(result: CheckResult, pipeline: str) -> dict[str, str]:
         ("temp ?? 0.0", "float"),
         ("temp ?? count", "float"),
         ("float(raw)", "float?"),
-        ("str(raw) ?? \"\"", "str"),
-        ("parse_timestamp(time, \"%Y\")", "timestamp?"),
-        ("parse_timestamp(time, \"%Y\") ?? now()", "timestamp"),
-        ("city ++ \"!\"", "str"),
+        ('str(raw) ?? ""', "str"),
+        ('parse_timestamp(time, "%Y")', "timestamp?"),
+        ('parse_timestamp(time, "%Y") ?? now()', "timestamp"),
+        ('city ++ "!"', "str"),
         ("temp > 1.0", "bool?"),
         ("temp == null", "bool"),
         ("if count > 1 then 1 else 2.5", "float"),
-        ("match city { \"a\" => 1, _ => 2 }", "int"),
-        ("match city { \"a\" => 1 }", "int?"),
+        ('match city { "a" => 1, _ => 2 }', "int"),
+        ('match city { "a" => 1 }', "int?"),
         ("tags[0]", "str?"),
         ("place.name", "str"),
         ("place.zip", "str?"),
@@ -64,7 +64,7 @@ def field_types(result: CheckResult, pipeline: str) -> dict[str, str]:
         ("now() - @2026-01-01T00:00:00Z", "duration"),
         ("now() + 5m", "timestamp"),
         ("count between 1 and 5", "bool"),
-        ("city in [\"a\", \"b\"]", "bool"),
+        ('city in ["a", "b"]', "bool"),
         ("lower(city)", "str"),
         ("coalesce(temp, 1.0)", "float"),
     ],
@@ -137,7 +137,8 @@ pipeline p from api {
     assert first.message == "the time column `ts` may be null"
     assert first.secondary[0].span.line == 17
     assert "parse_timestamp" in first.secondary[0].message
-    assert first.help is not None and "??" in first.help and "required ts" in first.help
+    assert "??" in (first.help or "")
+    assert "required ts" in (first.help or "")
 
 
 def test_persist_time_must_be_a_timestamp() -> None:
@@ -161,7 +162,12 @@ def test_persist_records_its_settings() -> None:
     )
     persist = result.pipelines["p"].persist
     assert persist is not None
-    assert (persist.table, persist.time, persist.key, persist.batch) == ("t", "ts", ("city", "ts"), 500)
+    assert (persist.table, persist.time, persist.key, persist.batch) == (
+        "t",
+        "ts",
+        ("city", "ts"),
+        500,
+    )
     assert persist.chunk.days == 7
 
 
@@ -222,7 +228,7 @@ pipeline p from api {
 
 def test_constants() -> None:
     result = check(
-        'const A = 2\nconst B = A * 3\nconst C = D\nconst D = C\nconst E = now()\n'
+        "const A = 2\nconst B = A * 3\nconst C = D\nconst D = C\nconst E = now()\n"
         "pipeline p from api {\n  map { x = B }\n}\n"
     )
     assert field_types(result, "p") == {"x": "int"}
@@ -241,7 +247,7 @@ def test_open_records_read_json() -> None:
 def test_json_needs_conversion() -> None:
     result = check("pipeline p from api {\n  map { x = raw + 1 }\n}\n")
     assert codes(result) == ["E210"]
-    assert result.diagnostics[0].help is not None and "float(x)" in result.diagnostics[0].help
+    assert "float(x)" in (result.diagnostics[0].help or "")
 
 
 def test_one_mistake_gives_one_error() -> None:
@@ -258,9 +264,7 @@ def test_pipeline_cycle() -> None:
 
 
 def test_unknown_kinds_and_sinks() -> None:
-    result = check(
-        'sink s: kafka { topic: "x" }\npipeline p from api {\n  sink s, nope\n}\n'
-    )
+    result = check('sink s: kafka { topic: "x" }\npipeline p from api {\n  sink s, nope\n}\n')
     assert codes(result) == ["E301", "E106"]
 
 
@@ -293,7 +297,7 @@ dashboard d {
 
 def test_tests_refer_to_sources_and_pipelines() -> None:
     result = check(
-        'pipeline p from api {\n  select city\n}\n'
+        "pipeline p from api {\n  select city\n}\n"
         'test "t" {\n  given api [{ city: "a", cty: "b" }]\n  expect nope [{ city: "a" }]\n}\n'
     )
     assert codes(result) == ["E104", "E113"]
@@ -301,13 +305,12 @@ def test_tests_refer_to_sources_and_pipelines() -> None:
 
 def test_imports_make_declarations_visible(tmp_path: Path) -> None:
     (tmp_path / "common.flow").write_text("const K = 3\nfn twice(x: int) -> int = x * 2\n")
+    generate = "source g: generate {\n  rate: 1\n  fields { n: { sequence: 1 } }\n}\n"
     (tmp_path / "main.flow").write_text(
-        'import "common.flow"\nsource g: generate {\n  rate: 1\n  fields { n: { sequence: 1 } }\n}\n'
-        "pipeline p from g {\n  map { m = twice(n) + K }\n}\n"
+        f'import "common.flow"\n{generate}pipeline p from g {{\n  map {{ m = twice(n) + K }}\n}}\n'
     )
     (tmp_path / "other.flow").write_text(
-        'import "nowhere.flow"\nsource g: generate {\n  rate: 1\n  fields { n: { sequence: 1 } }\n}\n'
-        "pipeline p from g {\n  map { m = n + K }\n}\n"
+        f'import "nowhere.flow"\n{generate}pipeline p from g {{\n  map {{ m = n + K }}\n}}\n'
     )
     good = check_path(tmp_path / "main.flow")
     assert good.ok, [d.message for d in good.diagnostics]
@@ -322,5 +325,7 @@ def test_webhook_without_authentication_warns() -> None:
 
 
 def test_broken_syntax_and_type_errors_in_one_run() -> None:
-    result = check("pipeline p from api {\n  map { a = }\n}\npipeline q from api {\n  map { b = nope }\n}\n")
+    result = check(
+        "pipeline p from api {\n  map { a = }\n}\npipeline q from api {\n  map { b = nope }\n}\n"
+    )
     assert codes(result) == ["E001", "E104"]

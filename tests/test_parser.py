@@ -30,30 +30,54 @@ def test_grammar_is_conflict_free_in_strict_mode() -> None:
     Lark(grammar_text(), parser="lalr", lexer="contextual", strict=True)
 
 
+def i(value: int) -> ast.Literal:
+    return ast.Literal("int", value)
+
+
+def s(value: str) -> ast.Literal:
+    return ast.Literal("str", value)
+
+
+def n(name: str) -> ast.Name:
+    return ast.Name(name)
+
+
+def b(op: str, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+    return ast.Binary(op, left, right)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("1 + 2 * 3", ast.Binary("+", ast.Literal("int", 1), ast.Binary("*", ast.Literal("int", 2), ast.Literal("int", 3)))),
-        ("(1 + 2) * 3", ast.Binary("*", ast.Binary("+", ast.Literal("int", 1), ast.Literal("int", 2)), ast.Literal("int", 3))),
-        ("a ?? b ?? c", ast.Binary("??", ast.Name("a"), ast.Binary("??", ast.Name("b"), ast.Name("c")))),
-        ("a ?? 0 > 5", ast.Binary(">", ast.Binary("??", ast.Name("a"), ast.Literal("int", 0)), ast.Literal("int", 5))),
-        ("not a and b", ast.Binary("and", ast.Unary("not", ast.Name("a")), ast.Name("b"))),
-        ("a or b and c", ast.Binary("or", ast.Name("a"), ast.Binary("and", ast.Name("b"), ast.Name("c")))),
-        ('"a" ++ "b" ++ c', ast.Binary("++", ast.Binary("++", ast.Literal("str", "a"), ast.Literal("str", "b")), ast.Name("c"))),
-        ("x between -1 and 2", ast.Between(ast.Name("x"), ast.Literal("int", -1), ast.Literal("int", 2))),
-        ("x between 1 and 2 and y", ast.Binary("and", ast.Between(ast.Name("x"), ast.Literal("int", 1), ast.Literal("int", 2)), ast.Name("y"))),
-        ('x in ["a", "b"]', ast.In(ast.Name("x"), ast.ListExpr((ast.Literal("str", "a"), ast.Literal("str", "b"))))),
-        ('x matches "^a+$"', ast.Matches(ast.Name("x"), ast.Literal("str", "^a+$"))),
-        ("a.b.c", ast.FieldAccess(ast.FieldAccess(ast.Name("a"), ast.Ident("b")), ast.Ident("c"))),
-        ("xs[0]", ast.Index(ast.Name("xs"), ast.Literal("int", 0))),
-        ("f(1, g())", ast.Call(ast.Ident("f"), (ast.Literal("int", 1), ast.Call(ast.Ident("g"), ())))),
-        ("if a then 1 else 2", ast.If(ast.Name("a"), ast.Literal("int", 1), ast.Literal("int", 2))),
-        ("-x", ast.Unary("-", ast.Name("x"))),
-        ("{ a: 1, \"b c\": 2 }", ast.RecordExpr((ast.RecordField(ast.Ident("a"), ast.Literal("int", 1)), ast.RecordField(ast.Ident("b c"), ast.Literal("int", 2))))),
-        ("(a, b)", ast.TupleExpr((ast.Name("a"), ast.Name("b")))),
-        ('match x { "a" => 1, _ => 0 }', ast.Match(ast.Name("x"), (ast.MatchArm(ast.Literal("str", "a"), ast.Literal("int", 1)), ast.MatchArm(None, ast.Literal("int", 0))))),
+        ("1 + 2 * 3", b("+", i(1), b("*", i(2), i(3)))),
+        ("(1 + 2) * 3", b("*", b("+", i(1), i(2)), i(3))),
+        ("a ?? b ?? c", b("??", n("a"), b("??", n("b"), n("c")))),
+        ("a ?? 0 > 5", b(">", b("??", n("a"), i(0)), i(5))),
+        ("not a and b", b("and", ast.Unary("not", n("a")), n("b"))),
+        ("a or b and c", b("or", n("a"), b("and", n("b"), n("c")))),
+        ('"a" ++ "b" ++ c', b("++", b("++", s("a"), s("b")), n("c"))),
+        ("x between -1 and 2", ast.Between(n("x"), i(-1), i(2))),
+        ("x between 1 and 2 and y", b("and", ast.Between(n("x"), i(1), i(2)), n("y"))),
+        ('x in ["a", "b"]', ast.In(n("x"), ast.ListExpr((s("a"), s("b"))))),
+        ('x matches "^a+$"', ast.Matches(n("x"), s("^a+$"))),
+        ("a.b.c", ast.FieldAccess(ast.FieldAccess(n("a"), ast.Ident("b")), ast.Ident("c"))),
+        ("xs[0]", ast.Index(n("xs"), i(0))),
+        ("f(1, g())", ast.Call(ast.Ident("f"), (i(1), ast.Call(ast.Ident("g"), ())))),
+        ("if a then 1 else 2", ast.If(n("a"), i(1), i(2))),
+        ("-x", ast.Unary("-", n("x"))),
+        (
+            '{ a: 1, "b c": 2 }',
+            ast.RecordExpr(
+                (ast.RecordField(ast.Ident("a"), i(1)), ast.RecordField(ast.Ident("b c"), i(2)))
+            ),
+        ),
+        ("(a, b)", ast.TupleExpr((n("a"), n("b")))),
+        (
+            'match x { "a" => 1, _ => 0 }',
+            ast.Match(n("x"), (ast.MatchArm(s("a"), i(1)), ast.MatchArm(None, i(0)))),
+        ),
     ],
-)  # fmt: skip
+)
 def test_expression_structure(text: str, expected: ast.Expr) -> None:
     assert only_expr(text) == expected
 
@@ -92,7 +116,11 @@ def test_spans_point_at_the_source() -> None:
     assert isinstance(source, ast.Source)
     entry = source.config.entries[1]
     assert (entry.key.span.line, entry.key.span.column) == (3, 3)
-    assert (entry.value.span.line, entry.value.span.column, entry.value.span.end_column) == (3, 10, 12)
+    assert (entry.value.span.line, entry.value.span.column, entry.value.span.end_column) == (
+        3,
+        10,
+        12,
+    )
 
 
 def test_pipeline_steps() -> None:
@@ -142,7 +170,8 @@ pipeline p from s -> T {
 
 def test_keywords_are_names_where_no_keyword_fits() -> None:
     module = parse_ok(
-        "dashboard d {\n  table { from: p, last: 5 }\n}\npipeline p from s {\n  map { type = 1 }\n}\n"
+        "dashboard d {\n  table { from: p, last: 5 }\n}\n"
+        "pipeline p from s {\n  map { type = 1 }\n}\n"
     )
     dashboard = module.decls[0]
     assert isinstance(dashboard, ast.Dashboard)
@@ -156,7 +185,7 @@ def test_every_broken_declaration_is_reported_and_the_rest_parsed() -> None:
         "const A = 1 +\n"  # broken: expression ends at the next declaration
         "\n"
         "const B = 2\n"
-        "source s: http { url = \"x\" }\n"  # broken: `=` for `:`
+        'source s: http { url = "x" }\n'  # broken: `=` for `:`
         "const C = 3\n"
         "pipeline p from s {\n  map { a = }\n}\n"  # broken: missing expression
     )
@@ -189,3 +218,33 @@ def test_invalid_literals(text: str) -> None:
 def test_comments_are_collected() -> None:
     module = parse_ok('// one\nconst A = "// not a comment" // two\n')
     assert [c.text for c in module.comments] == ["// one", "// two"]
+
+
+def test_long_strings_drop_the_first_newline_and_common_indentation() -> None:
+    expr = only_expr('"""\n    query {\n      a // kept\n    }\n    """')
+    assert expr == ast.Literal("str", "query {\n  a // kept\n}\n")
+    module = parse_ok('const Q = """say "hi" """\n')
+    const = module.decls[0]
+    assert isinstance(const, ast.Const)
+    assert const.value == ast.Literal("str", 'say "hi" ')
+    assert module.comments == ()
+
+
+def test_keywords_are_keys_after_separators() -> None:
+    module = parse_ok(
+        'sink w: postgres {\n  url: env("PG"), table: "t"\n  if: 1\n}\n'
+        "pipeline p from s {\n  map {\n    x = 1\n    table = 2, required = 3\n  }\n}\n"
+    )
+    sink = module.decls[0]
+    assert isinstance(sink, ast.Sink)
+    assert [e.key.name for e in sink.config.entries] == ["url", "table", "if"]
+
+
+def test_nested_blocks_inside_records() -> None:
+    module = parse_ok('sink h: http {\n  auth {\n    basic { user: env("U") }\n  }\n}\n')
+    sink = module.decls[0]
+    assert isinstance(sink, ast.Sink)
+    auth = sink.config.entries[0].value
+    assert isinstance(auth, ast.RecordExpr)
+    assert auth.fields[0].name.name == "basic"
+    assert auth.fields[0].block_style
