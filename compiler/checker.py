@@ -18,7 +18,7 @@ from flowc.compiler.exprs import Env, ExprChecker
 from flowc.compiler.loader import Unit, load_unit, unit_from_text
 from flowc.compiler.pipelines import PipelineInfo, StepChecker
 from flowc.compiler.scope import FieldInfo, NullOrigin, Record
-from flowc.compiler.suggest import did_you_mean
+from flowc.dsl.suggest import did_you_mean
 from flowc.compiler.symbols import Symbols, collect
 from flowc.dsl import ast
 from flowc.dsl import types as t

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from flowc.compiler.exprs import Env, ExprChecker, FnSignature
 from flowc.compiler.scope import Typed
-from flowc.compiler.suggest import did_you_mean
+from flowc.dsl.suggest import did_you_mean
 from flowc.compiler.symbols import Symbols
 from flowc.dsl import ast
 from flowc.dsl import types as t

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flowc.compiler.scope import FieldInfo, NullOrigin, Record, Typed
-from flowc.compiler.suggest import did_you_mean
+from flowc.dsl.suggest import did_you_mean
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import DiagnosticSink

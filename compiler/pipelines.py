@@ -9,7 +9,7 @@ from typing import Any
 from flowc.compiler.config_values import ConstResolver, config_values
 from flowc.compiler.exprs import Env, ExprChecker, field_info, is_error
 from flowc.compiler.scope import FieldInfo, NullOrigin, Record, Typed
-from flowc.compiler.suggest import did_you_mean
+from flowc.dsl.suggest import did_you_mean
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import DiagnosticSink, Label

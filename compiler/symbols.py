@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from flowc.compiler.loader import Unit
-from flowc.compiler.suggest import did_you_mean
+from flowc.dsl.suggest import did_you_mean
 from flowc.dsl import ast
 from flowc.dsl.diagnostics import DiagnosticSink, Label
 

@@ -9,7 +9,6 @@ user of Flow understands: "expected a duration such as 5m, found a string \"5 mi
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from flowc.dsl.suggest import did_you_mean
 from flowc.stdlib.connectors.base import (
     CONFIG_ERROR,
     Connector,
@@ -288,9 +288,7 @@ def _in_block(block: Path) -> str:
 
 
 def _did_you_mean(word: str, candidates: list[str]) -> str | None:
-    by_lower = {c.lower(): c for c in candidates}
-    matches = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
-    return f"did you mean `{by_lower[matches[0]]}`?" if matches else None
+    return did_you_mean(word, candidates)
 
 
 def _unknown_help(key: str, keys: list[str]) -> str | None:
