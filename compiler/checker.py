@@ -14,16 +14,16 @@ from pydantic import BaseModel
 
 from flowc.compiler.config_values import config_values
 from flowc.compiler.declarations import Declarations
-from flowc.compiler.exprs import Env, ExprChecker
+from flowc.compiler.exprs import Env, ExprChecker, is_error
 from flowc.compiler.loader import Unit, load_unit, unit_from_text
 from flowc.compiler.pipelines import PipelineInfo, StepChecker
 from flowc.compiler.scope import FieldInfo, NullOrigin, Record
-from flowc.dsl.suggest import did_you_mean
 from flowc.compiler.symbols import Symbols, collect
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import Diagnostic, DiagnosticSink, Label, sort_key
 from flowc.dsl.span import Span
+from flowc.dsl.suggest import did_you_mean
 from flowc.stdlib.connectors import SINKS, SOURCES
 from flowc.stdlib.connectors.base import Connector
 from flowc.stdlib.connectors.generate import GenerateSource, generated_schema
@@ -101,23 +101,16 @@ class _Checker:
         self.used: set[str] = set()
 
     def exprs_for(self, file: str) -> ExprChecker:
-        return ExprChecker(
-            self.sink,
-            const_type=lambda name: self.decls.const_type(name, file),
-            fn_signature=lambda name: self.decls.fn_signature(name, file),
-            const_names=lambda: self.symbols.names_of((ast.Const,), file),
-            fn_names=lambda: self.symbols.names_of((ast.Fn,), file),
-            types_seen=self.types_seen,
-        )
+        return self.decls.expr_checker(file, self.types_seen)
 
     def run(self) -> None:
         for file, module in self.unit.modules.items():
             for decl in module.decls:
                 match decl:
                     case ast.Const():
-                        self.decls.const_type(decl.name.name, file)
+                        self.decls.check_const(decl.name.name, file)
                     case ast.Fn():
-                        self.decls.check_fn(decl, file, self.exprs_for(file))
+                        self.decls.check_fn(decl, file)
                     case ast.TypeDecl():
                         self.decls.named_type(decl.name.name, file)
                     case ast.Source():
@@ -139,22 +132,23 @@ class _Checker:
     # ---- sources and sinks ----
 
     def _connector_config(
-        self, connector: Connector, block: ast.ConfigBlock, file: str
+        self, connector: Connector, block: ast.ConfigBlock, file: str, owner: ast.Ident
     ) -> BaseModel | None:
         converted = config_values(block, self.sink, lambda n: self.decls.const_expr(n, file))
         model, issues = validate_config(connector, converted.values)
         for issue in issues:
             if issue.code == "E302":
                 span = converted.key_span_for(issue.path, block.span)
+                label = "unknown key"
             elif issue.code == "E304":
-                span = (
-                    converted.key_span_for(issue.path[:-1], block.span)
-                    if len(issue.path) > 1
-                    else block.span
-                )
+                # Point at what lacks the key: its parent key, or the declaration's name.
+                parent = issue.path[:-1]
+                span = converted.key_span_for(parent, owner.span) if parent else owner.span
+                label = f"`{issue.path[-1]}` is missing" if issue.path else "a key is missing"
             else:
                 span = converted.span_for(issue.path, block.span)
-            self.sink.error(issue.code, issue.message, span, "", help=issue.help)
+                label = "a secret in the file" if issue.code == "E306" else "invalid value"
+            self.sink.error(issue.code, issue.message, span, label, help=issue.help)
         return model
 
     def _source(self, decl: ast.Source, file: str) -> None:
@@ -166,7 +160,7 @@ class _Checker:
             self._unknown_kind(decl.kind, "source", list(SOURCES))
             self.sources[decl.name.name] = SourceInfo(decl.name.name, file, kind, None, record)
             return
-        model = self._connector_config(connector, decl.config, file)
+        model = self._connector_config(connector, decl.config, file, decl.name)
         schema = decl.config.schema
         if schema is not None and not connector.accepts_schema:
             self.sink.error(
@@ -216,7 +210,7 @@ class _Checker:
             self._unknown_kind(decl.kind, "sink", list(SINKS))
             self.sinks[decl.name.name] = SinkInfo(decl.name.name, file, kind, None)
             return
-        model = self._connector_config(connector, decl.config, file)
+        model = self._connector_config(connector, decl.config, file, decl.name)
         if decl.config.schema is not None:
             self.sink.error(
                 "E302", "a sink has no `schema` block", decl.config.schema.span, "",
@@ -253,7 +247,8 @@ class _Checker:
                     "pipelines read from each other in a cycle: " + " -> ".join(cycle),
                     found.decl.source.span,
                     "closes the cycle",
-                    help="a pipeline cannot depend on its own output; read from a source instead",
+                    help="a pipeline cannot depend on its own output: make one of the pipelines "
+                    "read from a source or from a pipeline outside the cycle",
                 )
                 return
             state[name] = "active"
@@ -282,7 +277,7 @@ class _Checker:
                 "source or pipeline",
                 file,
             )
-            record = Record(open=True, description=f"`{decl.source.name}`")
+            record = Record(open=True, description=f"`{decl.source.name}`", unknown=True)
         elif isinstance(upstream.decl, ast.Source):
             self.used.add(decl.source.name)
             source = self.sources.get(decl.source.name)
@@ -291,7 +286,7 @@ class _Checker:
             is_pipeline = True
             info = self.pipelines.get(decl.source.name)
             if info is None:  # part of a cycle, already reported
-                record = Record(open=True, description=f"`{decl.source.name}`")
+                record = Record(open=True, description=f"`{decl.source.name}`", unknown=True)
             else:
                 record = info.output.copy()
                 record.description = f"`{decl.source.name}`'s output"
@@ -336,7 +331,7 @@ class _Checker:
             ):
                 problems.append(f"`{name}` is {have.type}, the type says {want}")
             elif have.type.may_be_null and not want.nullable:
-                steps.null_error(name, decl.output_type.span, have, f"`{name}` of `{declared}`")
+                steps.null_error(name, decl.output_type.span, have, f"`{declared}`'s field")
         extra = [n for n in output.fields if n not in expected]
         problems += [f"`{n}` is not in the type" for n in extra]
         if problems:
@@ -360,27 +355,33 @@ class _Checker:
                         "E112",
                         f"unknown dashboard setting `{item.key.name}`",
                         item.key.span,
-                        "",
+                        "not a dashboard setting",
                         help=did_you_mean(item.key.name, settings)
                         or "the settings are " + ", ".join(settings),
                     )
                     continue
                 typed = self.exprs_for(file).check(item.value, Env(constant=True))
-                if typed.type.kind is not want.kind:
+                if typed.type.kind is not want.kind and not is_error(typed.type):
+                    wanted = (
+                        "a duration such as 30s" if want.kind is t.Kind.DURATION else "a string"
+                    )
                     self.sink.error(
-                        "E201",
-                        f"`{item.key.name}` must be a {want}, found {typed.type}",
+                        "E303",
+                        f"`{item.key.name}` must be {wanted}, found {typed.type}",
                         item.value.span,
-                        "",
+                        "invalid value",
                     )
             elif isinstance(item, ast.DashChart):
                 kinds = ("line", "bar", "area", "scatter")
                 if item.kind.name not in kinds:
                     self.sink.error(
-                        "E112", f"unknown chart kind `{item.kind.name}`", item.kind.span, "",
+                        "E112",
+                        f"unknown chart kind `{item.kind.name}`",
+                        item.kind.span,
+                        "not a chart kind",
                         help=did_you_mean(item.kind.name, kinds)
                         or "the chart kinds are " + ", ".join(kinds),
-                    )  # fmt: skip
+                    )
                 self._dash_options(
                     item.options, file, ("from", "x", "y", "series", "range", "title")
                 )
@@ -480,21 +481,33 @@ class _Checker:
     # ---- warnings ----
 
     def _unused(self) -> None:
+        """W501 for declarations of the root file that nothing uses.
+
+        Skipped while part of the file failed to parse: the broken part may be the user.
+        """
+        root = self.unit.modules.get(self.unit.root)
+        if root is None or root.broken:
+            return
+        used = self.used | self.decls.used | self.symbols.suggested
+        kinds = {ast.Source: "source", ast.Sink: "sink", ast.Const: "constant", ast.Fn: "function",
+                 ast.TypeDecl: "type"}  # fmt: skip
+        labels = {
+            "source": "no pipeline reads this source",
+            "sink": "no pipeline sends to this sink",
+        }
         for name, declared in self.symbols.by_name.items():
-            decl = declared.decl
-            if isinstance(decl, ast.Source | ast.Sink) and name not in self.used:
-                if declared.file != self.unit.root:
-                    continue
-                what = "source" if isinstance(decl, ast.Source) else "sink"
-                self.sink.error(
-                    "W501",
-                    f"{what} `{name}` is never used",
-                    decl.name.span,
-                    f"no pipeline reads this {what}"
-                    if what == "source"
-                    else "no pipeline sends to this sink",
-                    help="use it in a pipeline or remove it",
-                )
+            what = kinds.get(type(declared.decl))
+            if what is None or name in used or declared.file != self.unit.root:
+                continue
+            decl_ident = ast.decl_name(declared.decl)
+            assert decl_ident is not None
+            self.sink.error(
+                "W501",
+                f"{what} `{name}` is never used",
+                decl_ident.span,
+                labels.get(what, "never referred to"),
+                help="use it or remove it",
+            )
 
 
 def _literal_kind(literal: ast.Literal) -> t.Kind:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flowc.compiler.exprs import Env, ExprChecker, FnSignature
+from flowc.compiler.exprs import ERROR_TYPE, Env, ExprChecker, FnSignature, is_error
 from flowc.compiler.scope import Typed
-from flowc.dsl.suggest import did_you_mean
-from flowc.compiler.symbols import Symbols
+from flowc.compiler.symbols import IMPORT_NOTE, Symbols
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import DiagnosticSink, Label
+from flowc.dsl.span import Span
+from flowc.dsl.suggest import did_you_mean
 
 
 class Declarations:
@@ -22,6 +23,8 @@ class Declarations:
         self._fns: dict[str, FnSignature] = {}
         self._active: list[str] = []
         self._checked_fns: set[str] = set()
+        self._recursion_reported: set[frozenset[str]] = set()
+        self.used: set[str] = set()  # constants, functions and types referred to
 
     # ---- constants ----
 
@@ -33,6 +36,13 @@ class Declarations:
         return found.decl.value
 
     def const_type(self, name: str, file: str) -> Typed | None:
+        """The type of constant `name` as seen from `file`; marks it used."""
+        typed = self.check_const(name, file)
+        if typed is not None:
+            self.used.add(name)
+        return typed
+
+    def check_const(self, name: str, file: str) -> Typed | None:
         found = self.symbols.lookup(name, (ast.Const,), file)
         if found is None:
             return None
@@ -41,13 +51,13 @@ class Declarations:
         decl = found.decl
         assert isinstance(decl, ast.Const)
         if not self._enter(name, decl.name):
-            return Typed(t.JSON)
+            return Typed(ERROR_TYPE)
         try:
-            exprs = self._expr_checker(found.file)
+            exprs = self.expr_checker(found.file)
             typed = exprs.check(decl.value, Env(constant=True))
             if decl.type is not None:
                 want = self.resolve_type(decl.type, found.file)
-                if not t.assignable(typed.type, want):
+                if not t.assignable(typed.type, want) and not is_error(typed.type):
                     self.sink.error(
                         "E201",
                         f"`{name}` is declared {want} but its value is {typed.type}",
@@ -63,6 +73,13 @@ class Declarations:
     # ---- functions ----
 
     def fn_signature(self, name: str, file: str) -> FnSignature | None:
+        """The signature of function `name` as seen from `file`; marks it used."""
+        signature = self._signature(name, file)
+        if signature is not None:
+            self.used.add(name)
+        return signature
+
+    def _signature(self, name: str, file: str) -> FnSignature | None:
         found = self.symbols.lookup(name, (ast.Fn,), file)
         if found is None:
             return None
@@ -76,12 +93,12 @@ class Declarations:
             self._fns[name] = FnSignature(name, params, result, decl.name.span)
         return self._fns[name]
 
-    def check_fn(self, decl: ast.Fn, file: str, exprs: ExprChecker) -> None:
+    def check_fn(self, decl: ast.Fn, file: str) -> None:
         name = decl.name.name
         if name in self._checked_fns:
             return
         self._checked_fns.add(name)
-        signature = self.fn_signature(name, file)
+        signature = self._signature(name, file)
         if signature is None:
             return
         seen: set[str] = set()
@@ -91,9 +108,12 @@ class Declarations:
                     "E102", f"parameter `{param.name.name}` is declared twice", param.name.span, ""
                 )
             seen.add(param.name.name)
-        self._check_recursion(decl, file)
-        typed = exprs.check(decl.body, Env(params=dict(signature.params)))
+        if self._check_recursion(decl, file):
+            return
+        typed = self.expr_checker(file).check(decl.body, Env(params=dict(signature.params)))
         want = signature.result
+        if is_error(typed.type):
+            return
         if not t.assignable(typed.type, want) or (
             typed.type.kind is t.Kind.JSON and want.kind is not t.Kind.JSON
         ):
@@ -115,31 +135,65 @@ class Declarations:
                 help=f"declare the result `{want}?`, or give a default with `??`",
             )
 
-    def _check_recursion(self, decl: ast.Fn, file: str) -> None:
+    def _check_recursion(self, decl: ast.Fn, file: str) -> bool:
+        """Report a call cycle through `decl` once per cycle; True when there is one."""
         target = decl.name.name
-        stack = [decl]
+        # Depth-first over calls, keeping the path, so the message names the whole cycle.
+        stack: list[tuple[ast.Fn, list[str]]] = [(decl, [target])]
         visited: set[str] = set()
         while stack:
-            current = stack.pop()
+            current, path = stack.pop()
             for node in _walk(current.body):
                 if not isinstance(node, ast.Call):
                     continue
-                if node.func.name == target:
-                    self.sink.error(
-                        "E114",
-                        f"function `{target}` calls itself",
-                        node.func.span if current is decl else decl.name.span,
-                        "recursive call"
-                        if current is decl
-                        else f"recursion through `{current.name.name}`",
-                        help="functions are inlined where they are called, so they cannot recurse",
-                    )
-                    return
-                found = self.symbols.lookup(node.func.name, (ast.Fn,), file)
-                if found is not None and node.func.name not in visited:
-                    visited.add(node.func.name)
+                callee = node.func.name
+                if callee == target:
+                    self.used.update(path[1:])  # they are called, if only by each other
+                    cycle = frozenset(path)
+                    if cycle not in self._recursion_reported:
+                        self._recursion_reported.add(cycle)
+                        direct = current is decl
+                        message = (
+                            f"function `{target}` calls itself"
+                            if direct
+                            else "functions call each other: " + " -> ".join([*path, target])
+                        )
+                        self.sink.error(
+                            "E114",
+                            message,
+                            node.func.span if direct else decl.name.span,
+                            "recursive call" if direct else "part of the cycle",
+                            help="functions are inlined where they are called, "
+                            "so they cannot recurse",
+                        )
+                    return True
+                found = self.symbols.lookup(callee, (ast.Fn,), file)
+                if found is not None and callee not in visited:
+                    visited.add(callee)
                     assert isinstance(found.decl, ast.Fn)
-                    stack.append(found.decl)
+                    stack.append((found.decl, [*path, callee]))
+        return False
+
+    def expr_checker(
+        self, file: str, types_seen: list[tuple[Span, t.Type]] | None = None
+    ) -> ExprChecker:
+        """An expression checker for code in `file`, resolving its constants and functions."""
+        checker = ExprChecker(
+            self.sink,
+            const_type=lambda n: self.const_type(n, file),
+            fn_signature=lambda n: self.fn_signature(n, file),
+            # The constant being defined is not a suggestion for a typo inside itself.
+            const_names=lambda: [
+                n for n in self.symbols.names_of((ast.Const,), file) if n not in self._active
+            ],
+            fn_names=lambda: self.symbols.names_of((ast.Fn,), file),
+            types_seen=types_seen,
+        )
+        checker.silenced = self.symbols.unit.broken_names
+        checker.suggested = self.symbols.suggested
+        if file in self.symbols.unit.failed_imports:
+            checker.import_note = IMPORT_NOTE
+        return checker
 
     # ---- types ----
 
@@ -149,6 +203,8 @@ class Declarations:
             if ident is not None:
                 self.symbols.unknown(self.sink, "E107", ident, (ast.TypeDecl,), "type", file)
             return None
+        if ident is not None:
+            self.used.add(name)
         if name in self._types:
             return self._types[name]
         decl = found.decl
@@ -201,6 +257,7 @@ class Declarations:
                 ),
             )
             return t.JSON
+        self.used.add(name)
         named = self.named_type(name, file)
         return (named or t.JSON).nullable_(node.nullable)
 
@@ -219,15 +276,6 @@ class Declarations:
             return False
         self._active.append(name)
         return True
-
-    def _expr_checker(self, file: str) -> ExprChecker:
-        return ExprChecker(
-            self.sink,
-            const_type=lambda n: self.const_type(n, file),
-            fn_signature=lambda n: self.fn_signature(n, file),
-            const_names=lambda: self.symbols.names_of((ast.Const,), file),
-            fn_names=lambda: self.symbols.names_of((ast.Fn,), file),
-        )
 
 
 def _walk(expr: ast.Expr) -> Iterator[ast.Expr]:

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flowc.compiler.scope import FieldInfo, NullOrigin, Record, Typed
-from flowc.dsl.suggest import did_you_mean
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import DiagnosticSink
 from flowc.dsl.span import Span
+from flowc.dsl.suggest import closest, did_you_mean
 from flowc.stdlib.functions import REGISTRY
 from flowc.stdlib.signature import CallProblem, Function, resolve_call
 
@@ -84,6 +84,19 @@ class ExprChecker:
         self.fn_names = fn_names
         self.types_seen = types_seen if types_seen is not None else []
         self._inside_aggregate_call = False
+        # Names of declarations that failed to parse: already reported, never again.
+        self.silenced: frozenset[str] = frozenset()
+        # A note for unknown names in a file whose import failed: they may live there.
+        self.import_note: str | None = None
+        # Names offered as "did you mean": a misspelt reference still counts as a use.
+        self.suggested: set[str] = set()
+
+    def _suggest(self, name: str, candidates: list[str]) -> str | None:
+        match = closest(name, candidates)
+        if match is None:
+            return None
+        self.suggested.add(match)
+        return f"did you mean `{match}`?"
 
     def check(self, expr: ast.Expr, env: Env) -> Typed:
         result = self._check(expr, env)
@@ -154,9 +167,13 @@ class ExprChecker:
         const = self.const_type(name)
         if const is not None:
             return const
+        if env.record is not None and env.record.unknown:
+            return ERROR
         if env.record is not None and env.record.open and not env.constant:
             self._check_grouped(expr, env)
             return Typed(t.JSON, NullOrigin(expr.span, f"`{name}` is read from raw json"))
+        if name in self.silenced:
+            return ERROR
         self._unknown_name(expr, env)
         return ERROR
 
@@ -186,7 +203,8 @@ class ExprChecker:
             f"unknown {what} `{expr.name}`",
             expr.span,
             label,
-            help=did_you_mean(expr.name, candidates),
+            help=self._suggest(expr.name, candidates),
+            notes=(self.import_note,) if self.import_note else (),
         )
 
     # ---- calls ----
@@ -212,7 +230,7 @@ class ExprChecker:
                 f"unknown function `{name}`",
                 expr.func.span,
                 "no function of this name",
-                help=did_you_mean(name, list(REGISTRY) + self.fn_names())
+                help=self._suggest(name, list(REGISTRY) + self.fn_names())
                 or "see docs/stdlib.md for the functions",
             )
             for arg in expr.args:
@@ -341,6 +359,9 @@ class ExprChecker:
             return self._coalesce(expr, left, right)
         null = left.null or right.null
         nullable = left.type.nullable or right.type.nullable
+        is_null_test = op in ("==", "!=") and t.Kind.NULL in (left.type.kind, right.type.kind)
+        if is_null_test:
+            return Typed(t.BOOL)
         if left.type.kind is t.Kind.JSON or right.type.kind is t.Kind.JSON:
             return self._json_operand(expr, left, right)
         if op in ("and", "or"):
@@ -351,9 +372,7 @@ class ExprChecker:
         if op in ("==", "!="):
             if t.common(left.type, right.type) is None:
                 self._mismatch(expr, op, left.type, right.type)
-            # Comparing with `null` is a null test, and its answer is never null.
-            is_null_test = t.Kind.NULL in (left.type.kind, right.type.kind)
-            return Typed(t.BOOL) if is_null_test else Typed(t.BOOL.nullable_(nullable), null)
+            return Typed(t.BOOL.nullable_(nullable), null)
         if op in ("<", "<=", ">", ">="):
             common = t.common(left.type, right.type)
             if common is None or common.kind not in _COMPARABLE:
@@ -525,7 +544,7 @@ class ExprChecker:
                 ):
                     self.sink.error(
                         "E212",
-                        f"pattern of type {pattern.type} cannot match a {value.type}",
+                        f"a {pattern.type} pattern cannot match {article(str(value.type))}",
                         arm.pattern.span,
                         "",
                     )
@@ -607,6 +626,11 @@ class ExprChecker:
     def require_bool(self, node: ast.Expr, typed: Typed, where: str) -> None:
         if typed.type.kind not in (t.Kind.BOOL, t.Kind.NULL):
             self._not_bool(node, typed.type, where)
+
+
+def article(noun: str) -> str:
+    """`an int`, `a str`: the noun with its indefinite article."""
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 def _arithmetic(op: str, left: t.Type, right: t.Type) -> t.Type | None:

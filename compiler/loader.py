@@ -19,6 +19,12 @@ class Unit:
     texts: dict[str, str] = field(default_factory=dict)
     imports: dict[str, list[str]] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    failed_imports: set[str] = field(default_factory=set)  # files with an import not found
+
+    @property
+    def broken_names(self) -> frozenset[str]:
+        """Names of declarations that failed to parse, in any file of the unit."""
+        return frozenset(n for m in self.modules.values() for n in m.broken if n)
 
     def source(self, file: str) -> str | None:
         return self.texts.get(file)
@@ -67,6 +73,7 @@ def load_unit(path: Path, overlays: dict[str, str] | None = None) -> Unit:
                     f"looked for {target_name}",
                     help="import paths are relative to the importing file",
                 )
+                unit.failed_imports.add(name)
                 continue
             unit.imports[name].append(target_name)
             pending.append((target, target_name))

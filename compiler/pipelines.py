@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowc.compiler.config_values import ConstResolver, config_values
-from flowc.compiler.exprs import Env, ExprChecker, field_info, is_error
+from flowc.compiler.exprs import ERROR_TYPE, Env, ExprChecker, field_info, is_error
 from flowc.compiler.scope import FieldInfo, NullOrigin, Record, Typed
-from flowc.dsl.suggest import did_you_mean
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import DiagnosticSink, Label
 from flowc.dsl.span import Span
+from flowc.dsl.suggest import did_you_mean
 
 ACTIONS = ("dead_letter", "drop", "fail", "warn")
 PERSIST_KEYS = ("time", "key", "chunk", "retention", "compress_after", "batch", "indexes")
@@ -49,6 +49,7 @@ class PipelineInfo:
     cache: int = DEFAULT_CACHE
     sinks: tuple[str, ...] = ()
     time_column: str | None = None
+    persist_step: ast.PersistStep | None = None  # the first `persist`, table or `off`
 
     @property
     def output(self) -> Record:
@@ -101,7 +102,7 @@ class StepChecker:
                 self.exprs.require_bool(step.condition, typed, "`where`")
                 return _narrow(record, step.condition)
             case ast.SelectStep():
-                out = Record(description=record.description)
+                out = Record(description=record.description, unknown=record.unknown)
                 for name in step.names:
                     found = self._field(name, record)
                     if found is not None:
@@ -161,17 +162,29 @@ class StepChecker:
         return out
 
     def _rename(self, step: ast.RenameStep, record: Record) -> Record:
-        out = Record(open=record.open, description=record.description)
+        out = Record(open=record.open, description=record.description, unknown=record.unknown)
         renames: dict[str, ast.RenamePair] = {}
         for item in step.pairs:
             if self._field(item.old, record) is not None:
                 renames[item.old.name] = item
+        # Where each resulting name comes from: a rename target, or a field kept as it is.
+        claimed: dict[str, Span] = {}
+        for name, info in record.fields.items():
+            if name not in renames:
+                claimed[name] = info.span
+        for item in step.pairs:
+            if item.old.name not in renames or renames[item.old.name] is not item:
+                continue
+            if item.new.name in claimed:
+                self._duplicate(item.new, claimed[item.new.name])
+                del renames[item.old.name]
+                continue
+            claimed[item.new.name] = item.new.span
         for name, info in record.fields.items():
             pair = renames.get(name)
             new_name = pair.new.name if pair else name
             if new_name in out.fields:
-                self._duplicate(pair.new if pair else ast.Ident(name, info.span), info.span)
-                continue
+                continue  # the rename was refused above; keep the original
             span = pair.new.span if pair else info.span
             out.fields[new_name] = FieldInfo(new_name, info.type, span, info.null)
         return out
@@ -210,9 +223,9 @@ class StepChecker:
     def _aggregate(
         self, step: ast.AggregateStep, record: Record, time_column: str | None
     ) -> Record:
-        out = Record(description=record.description)
+        out = Record(description=record.description, unknown=record.unknown)
         time_name = _find_time(record, time_column)
-        if time_name is None:
+        if time_name is None and not record.unknown:
             self.sink.error(
                 "E305",
                 "`aggregate` needs a timestamp column to bucket by",
@@ -244,12 +257,14 @@ class StepChecker:
         return out
 
     def _persist(self, step: ast.PersistStep, record: Record, info: PipelineInfo) -> None:
-        if info.persist is not None and step.table is not None:
+        if info.persist_step is not None:
             self.sink.error(
                 "E303", "a pipeline persists once", step.span, "second `persist`",
-                secondary=(Label(info.persist.span, "first `persist` here"),),
+                secondary=(Label(info.persist_step.span, "first `persist` here"),),
+                help="keep one `persist` step: a table, or `persist off` for memory only",
             )  # fmt: skip
             return
+        info.persist_step = step
         if step.table is None:
             return
         values: dict[str, Any] = {}
@@ -342,6 +357,8 @@ class StepChecker:
         self, name: str, span: Span, record: Record, role: str, need: t.Type | None = None
     ) -> None:
         found = record.get(name)
+        if found is None and record.unknown:
+            return
         if found is None:
             self.sink.error(
                 "E104",
@@ -357,7 +374,7 @@ class StepChecker:
                 f"the {role} column `{name}` must be a {need}, found {found.type}",
                 span,
                 f"this is {found.type}",
-                secondary=(Label(found.span, f"`{name}` is made here"),),
+                secondary=(Label(found.span, f"`{name}` is declared here"),),
                 help="convert it, for example with `parse_timestamp(...)`"
                 if need.kind is t.Kind.TIMESTAMP
                 else None,
@@ -391,6 +408,8 @@ class StepChecker:
         found = record.get(name.name)
         if found is not None:
             return found
+        if record.unknown:
+            return FieldInfo(name.name, ERROR_TYPE, name.span)
         if record.open:
             return FieldInfo(name.name, t.JSON, name.span)
         self.sink.error(

@@ -48,9 +48,12 @@ class Record:
     fields: dict[str, FieldInfo] = field(default_factory=dict)
     open: bool = False
     description: str = "the record"
+    # The record of an upstream that is itself in error (unknown, or in a cycle): every
+    # name is accepted silently, so one mistake is reported once.
+    unknown: bool = False
 
     def get(self, name: str) -> FieldInfo | None:
         return self.fields.get(name)
 
     def copy(self) -> Record:
-        return Record(dict(self.fields), self.open, self.description)
+        return Record(dict(self.fields), self.open, self.description, self.unknown)

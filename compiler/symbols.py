@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from flowc.compiler.loader import Unit
-from flowc.dsl.suggest import did_you_mean
 from flowc.dsl import ast
 from flowc.dsl.diagnostics import DiagnosticSink, Label
+from flowc.dsl.suggest import closest
 
 D = TypeVar("D", bound=ast.Decl)
+
+IMPORT_NOTE = "an import of this file was not found (E111): the name may be declared there"
 
 KIND_NAMES: dict[type, str] = {
     ast.Const: "constant",
@@ -35,6 +37,8 @@ class Symbols:
 
     unit: Unit
     by_name: dict[str, Declared[ast.Decl]] = field(default_factory=dict)
+    # Names offered as "did you mean": a misspelt reference means the name is used.
+    suggested: set[str] = field(default_factory=set)
 
     def visible_files(self, file: str) -> set[str]:
         return {file, *self.unit.imports.get(file, [])}
@@ -64,6 +68,8 @@ class Symbols:
         extra: list[str] | None = None,
     ) -> None:
         """Report an unknown reference, explaining a missing import or a wrong kind."""
+        if ident.name in self.unit.broken_names:
+            return  # its declaration did not parse, which is reported already
         found = self.by_name.get(ident.name)
         help_text: str | None
         if found is not None and isinstance(found.decl, kinds):
@@ -85,12 +91,19 @@ class Symbols:
             )
             return
         candidates = self.names_of(kinds, file) + (extra or [])
+        suggestion = closest(ident.name, candidates)
+        if suggestion is not None:
+            self.suggested.add(suggestion)
+        notes: tuple[str, ...] = ()
+        if file in self.unit.failed_imports:
+            notes = (IMPORT_NOTE,)
         sink.error(
             code,
             f"unknown {what} `{ident.name}`",
             ident.span,
             f"no {what} of this name",
-            help=did_you_mean(ident.name, candidates),
+            help=f"did you mean `{suggestion}`?" if suggestion else None,
+            notes=notes,
         )
 
 

@@ -490,6 +490,9 @@ class Module:
     file: str
     decls: tuple[Decl, ...]
     comments: tuple[Comment, ...] = field(default=(), compare=False)
+    # Names of declarations that did not parse: references to them are not reported again,
+    # and nothing is called unused while part of the file could not be read.
+    broken: tuple[str, ...] = field(default=(), compare=False)
 
 
 def decl_name(decl: Decl) -> Ident | None:

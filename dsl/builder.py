@@ -441,7 +441,11 @@ class AstBuilder(Transformer[Token, Any]):
         if token.type == "INT":
             value = int(text)
             if value >= 2**63:
-                self._bad_literal(token, f"integer `{text}` does not fit in 64 bits")
+                self._bad_literal(
+                    token,
+                    f"integer `{text}` does not fit in 64 bits",
+                    "integers go up to 9223372036854775807; write a float (`1e20`) for more",
+                )
             return ast.Literal("int", value, text, self.tok_span(token))
         return ast.Literal("float", float(text), text, self.tok_span(token))
 
@@ -465,7 +469,12 @@ class AstBuilder(Transformer[Token, Any]):
                 return ast.Literal("date", dt.date.fromisoformat(body), text, span)
             value = dt.datetime.fromisoformat(body.replace("Z", "+00:00"))
         except ValueError as error:
-            self._bad_literal(token, f"`{text}` is not a valid date or time ({error})")
+            self._bad_literal(
+                token,
+                f"`{text}` is not a valid date or time ({error})",
+                "timestamps are written @2026-01-31T12:00:00Z (UTC, or an offset such as "
+                "+02:00), dates @2026-01-31",
+            )
             return ast.Literal("null", None, "null", span)
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
@@ -489,18 +498,16 @@ class AstBuilder(Transformer[Token, Any]):
                 return long_string_value(str(token)[3:-3])
             return unescape(str(token)[1:-1])
         except ValueError as error:
-            self._bad_literal(token, f"string {token} has an invalid escape: {error}")
+            self._bad_literal(
+                token,
+                f"string {token} has an invalid escape: {error}",
+                'the escapes are \\n \\t \\r \\" \\\\ \\0 and \\u{hex}; write a backslash '
+                'as \\\\ (in regular expressions too: "\\\\d+")',
+            )
             return str(token)[1:-1]
 
-    def _bad_literal(self, token: Token, message: str) -> None:
-        self.sink.error(
-            "E004",
-            message,
-            self.tok_span(token),
-            "invalid literal",
-            help="timestamps are written @2026-01-31T12:00:00Z, dates @2026-01-31; "
-            'string escapes are \\n \\t \\r \\" \\\\ \\0 and \\u{hex}',
-        )
+    def _bad_literal(self, token: Token, message: str, help_text: str) -> None:
+        self.sink.error("E004", message, self.tok_span(token), "invalid literal", help=help_text)
 
     def __default__(self, data: Any, children: list[Any], meta: Meta) -> Any:
         return Tree(data, children, meta)

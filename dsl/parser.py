@@ -22,6 +22,7 @@ from flowc.dsl.builder import AstBuilder
 from flowc.dsl.diagnostics import Diagnostic, DiagnosticSink
 from flowc.dsl.lexing import NewlinePostLexer
 from flowc.dsl.span import Span
+from flowc.dsl.suggest import did_you_mean
 from flowc.grammar import grammar_text
 
 DECLARATION_KEYWORDS = (
@@ -29,6 +30,7 @@ DECLARATION_KEYWORDS = (
 )  # fmt: skip
 _DECL_START = re.compile(rf"^(?:{'|'.join(DECLARATION_KEYWORDS)})(?![A-Za-z0-9_])", re.M)
 _STRINGS = r'"{3}(?:[^"\\]|\\.|"(?!""))*"{3}|"(?:[^"\\\n]|\\.)*"'
+_DECL_NAME = re.compile(r"(?:const|fn|type|source|sink|pipeline|dashboard)\s+([A-Za-z_]\w*)")
 _COMMENT_OR_STRING = re.compile(_STRINGS + r"|//[^\n]*")
 
 
@@ -55,17 +57,20 @@ def parse(text: str, file: str = "<input>") -> ParseResult:
     """Parse one .flow file."""
     sink = DiagnosticSink()
     decls: list[ast.Decl] = []
+    broken: list[str] = []
     try:
         tree = lark_parser().parse(text)
     except UnexpectedInput:
-        decls = _parse_in_pieces(text, file, sink)
+        decls = _parse_in_pieces(text, file, sink, broken)
     else:
         decls = AstBuilder(file, sink).transform(tree)
-    module = ast.Module(file, tuple(decls), _comments(text, file))
+    module = ast.Module(file, tuple(decls), _comments(text, file), tuple(broken))
     return ParseResult(module, tuple(sink.items))
 
 
-def _parse_in_pieces(text: str, file: str, sink: DiagnosticSink) -> list[ast.Decl]:
+def _parse_in_pieces(
+    text: str, file: str, sink: DiagnosticSink, broken: list[str]
+) -> list[ast.Decl]:
     starts = [m.start() for m in _DECL_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
@@ -79,6 +84,8 @@ def _parse_in_pieces(text: str, file: str, sink: DiagnosticSink) -> list[ast.Dec
             tree = lark_parser().parse(piece)
         except UnexpectedInput as error:
             sink.add(syntax_diagnostic(error, piece, file, line_offset, following))
+            named = _DECL_NAME.match(piece)
+            broken.append(named.group(1) if named else "")
             continue
         decls.extend(AstBuilder(file, sink, line_offset).transform(tree))
     return decls
@@ -135,7 +142,7 @@ def _readable(terminal: str) -> str:
     if terminal in _READABLE:
         return _READABLE[terminal]
     pattern = _terminal_pattern(terminal)
-    return f"`{pattern}`" if pattern else terminal.lower()
+    return f"`{pattern}`" if pattern else f"`{terminal.lower()}`"
 
 
 @cache
@@ -151,17 +158,70 @@ def _terminal_pattern(name: str) -> str | None:
     return _terminal_patterns().get(name)
 
 
+# Terminal groups that read better as one phrase than as a list of tokens.
+_OPERATORS = frozenset(
+    {"EQ", "NE", "LE", "GE", "LT", "GT", "PLUS", "MINUS", "STAR", "SLASH", "PERCENT",
+     "AND", "OR", "IN", "MATCHES", "BETWEEN", "DOT", "LSQB"}
+)  # fmt: skip
+_STEPS = frozenset(
+    {"MAP", "DERIVE", "WHERE", "SELECT", "DROP", "RENAME", "VALIDATE", "DEDUPE",
+     "AGGREGATE", "PERSIST", "CACHE", "SINK"}
+)  # fmt: skip
+_DECLARATIONS = frozenset(
+    {"IMPORT", "CONST", "FN", "TYPE", "SOURCE", "SINK", "PIPELINE", "DASHBOARD", "TEST"}
+)
+
+
 def describe_expected(expected: set[str]) -> str:
     """A short phrase for what the parser wanted next."""
-    if expected >= _EXPRESSION_STARTS:
-        return "an expression"
-    names = sorted(
-        {_readable(t) for t in expected if not t.startswith("__ANON")}
-        | {f"`{p}`" for t in expected if t.startswith("__ANON") and (p := _terminal_pattern(t))}
+    expected = {t for t in expected if not _is_operator(t)} | (
+        {"<operator>"} if any(_is_operator(t) for t in expected) else set()
     )
-    if len(names) > 8:
-        names = [*names[:8], "…"]
-    return " or ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " or " + names[-1]
+    phrases: list[str] = []
+    if expected >= _EXPRESSION_STARTS:
+        phrases.append("an expression")
+        expected -= _EXPRESSION_STARTS | {"TIMESTAMP", "DURATION", "LONG_STRING", "LPAR",
+                                          "LSQB", "LBRACE", "MINUS", "IF", "NOT", "MATCH",
+                                          "TRUE", "FALSE", "NULL"}  # fmt: skip
+    if len(expected & _STEPS) >= 4:
+        phrases.append("a step")
+        expected -= _STEPS
+    if len(expected & _DECLARATIONS) >= 4:
+        phrases.append("a declaration")
+        expected -= _DECLARATIONS
+    if "<operator>" in expected:
+        phrases.append("an operator")
+        expected.discard("<operator>")
+    names = sorted(_readable(t) for t in expected)
+    phrases += names
+    if len(phrases) > 6:
+        phrases = [*phrases[:5], "…"]
+    if len(phrases) <= 2:
+        return " or ".join(phrases)
+    return ", ".join(phrases[:-1]) + " or " + phrases[-1]
+
+
+def _is_operator(terminal: str) -> bool:
+    if terminal in _OPERATORS:
+        return True
+    pattern = _terminal_pattern(terminal) if terminal.startswith("__ANON") else None
+    return pattern in ("++", "??")
+
+
+def _truly_expected(error: UnexpectedToken) -> set[str]:
+    """The terminals that can really come next.
+
+    LALR states merge look-aheads from several contexts, so `error.expected` lists tokens
+    that would fail after a reduction; the interactive parser tries each one.
+    """
+    parser = getattr(error, "interactive_parser", None)
+    if parser is None:
+        return set(error.expected)
+    try:
+        accepted = set(parser.accepts())
+    except Exception:  # the precise set is a nicety; never let it hide the real error
+        return set(error.expected)
+    return (accepted - {"$END"}) or set(error.expected)
 
 
 def _token_text(token: Token) -> str:
@@ -191,11 +251,7 @@ def syntax_diagnostic(
         position = error.pos_in_stream or 0
         char = text[position] if position < len(text) else ""
         span = Span(file, line, column, line, column + 1)
-        help_text = None
-        if char == '"':
-            help_text = 'strings end on the line they start; close it with `"`'
-        elif char == "'":
-            help_text = 'strings are written in double quotes: "text"'
+        help_text = _character_help(char)
         sink.error(
             "E002",
             f"unexpected character `{char}`",
@@ -219,8 +275,9 @@ def syntax_diagnostic(
                 + (f": {hint}" if (hint := _unclosed_help(text)) else ""),
             )
             return sink.items[0]
-        end_line = text.count("\n") + 1 + line_offset
-        last = text.rstrip("\n").rsplit("\n", 1)[-1]
+        content = text.rstrip()
+        end_line = content.count("\n") + 1 + line_offset
+        last = content.rsplit("\n", 1)[-1]
         span = Span(file, end_line, len(last) + 1, end_line, len(last) + 2)
         sink.error(
             "E003",
@@ -233,18 +290,35 @@ def syntax_diagnostic(
         return sink.items[0]
     assert isinstance(error, UnexpectedToken)
     token = error.token
+    expected = _truly_expected(error)
     width = max(1, len(str(token))) if token.type != "_NL" else 1
     span = Span(file, line, column, line, column + width)
-    expected = set(error.expected)
     message = f"unexpected {_token_text(token)}; expected {describe_expected(expected)}"
     sink.error(
         "E001",
         message,
         span,
         f"unexpected {_token_text(token)}",
-        help=_mistake_help(token, expected),
+        help=_mistake_help(token, expected) or _unclosed_help(text, error.pos_in_stream),
     )
     return sink.items[0]
+
+
+def _character_help(char: str) -> str | None:
+    if char == '"':
+        return (
+            'strings end on the line they start; close it with `"`, or use `"""` for text '
+            "over several lines"
+        )
+    if char == "'":
+        return 'strings are written in double quotes: "text"'
+    if char in "&|":
+        return "boolean operators are spelled `and` and `or`"
+    if char == "!":
+        return "negation is spelled `not`; `!=` compares"
+    if char == "$":
+        return 'JSONPath expressions are strings: records: "$.items"'
+    return None
 
 
 def _mistake_help(token: Token, expected: set[str]) -> str | None:
@@ -256,27 +330,36 @@ def _mistake_help(token: Token, expected: set[str]) -> str | None:
         return "assignments in `map`, `derive` and `aggregate` are written `name = expression`"
     if value == "=" and "EQ" in expected:
         return "compare with `==`; `=` only assigns in `map`, `derive` and `aggregate`"
-    if token.type == "_NL" and expected & {"RPAR", "RSQB"}:
-        return "a bracket opened on this line is not closed"
-    if value in ("&&", "||", "!"):
-        return "boolean operators are spelled `and`, `or` and `not`"
-    if token.type == "NAME" and "_NL" in expected:
-        return "put each item on its own line"
+    if token.type == "NAME":
+        keywords = [p for t in expected if (p := _terminal_pattern(t)) and p.isidentifier()]
+        suggestion = did_you_mean(value, keywords)
+        if suggestion:
+            return suggestion
+        if "_NL" in expected:
+            return "put each item on its own line"
     if token.type in ("SOURCE", "SINK", "PIPELINE", "FN", "CONST", "TYPE", "DASHBOARD", "TEST"):
         return "declarations start at the beginning of a line, after the previous one is closed"
     return None
 
 
-def _unclosed_help(text: str) -> str | None:
-    depth = 0
-    for match in re.finditer(_STRINGS + r"|//[^\n]*|[{}]", text):
-        if match.group() == "{":
-            depth += 1
-        elif match.group() == "}":
-            depth -= 1
-    if depth > 0:
-        return f"{depth} `{{` {'is' if depth == 1 else 'are'} not closed with `}}`"
-    return None
+def _unclosed_help(text: str, until: int | None = None) -> str | None:
+    """Which brackets are still open at `until` (default: the end), where they were opened."""
+    stack: list[tuple[str, int]] = []
+    closing = {")": "(", "]": "[", "}": "{"}
+    limit = len(text) if until is None else until
+    for match in re.finditer(_STRINGS + r"|//[^\n]*|[{}()\[\]]", text[:limit]):
+        char = match.group()
+        if char in "{([":
+            stack.append((char, match.start()))
+        elif char in closing and stack and stack[-1][0] == closing[char]:
+            stack.pop()
+    if not stack:
+        return None
+    char, position = stack[-1]
+    line = text.count("\n", 0, position) + 1
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    more = f" ({len(stack)} brackets are open)" if len(stack) > 1 else ""
+    return f"the `{char}` on line {line} is not closed with `{pairs[char]}`{more}"
 
 
 def parse_tree_for_benchmark(text: str) -> Any:

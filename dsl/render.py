@@ -19,17 +19,32 @@ SourceLookup = Callable[[str], str | None]
 
 
 def render(diagnostic: Diagnostic, sources: SourceLookup) -> str:
-    """One diagnostic as text; `sources` maps a file name to its text (None if unknown)."""
+    """One diagnostic as text; `sources` maps a file name to its text (None if unknown).
+
+    Labels are grouped by file (the primary's first) and shown in line order; labels on
+    one line share its source line, and a `...` marks lines left out between them.
+    """
     head = f"{diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"
-    labels = [diagnostic.primary, *diagnostic.secondary]
-    width = max(len(str(label.span.line)) for label in labels)
+    labels = [(diagnostic.primary, True)] + [(label, False) for label in diagnostic.secondary]
+    width = max(len(str(label.span.line)) for label, _ in labels)
     pad = " " * width
-    lines = [head, f"{pad}--> {diagnostic.primary.span}"]
-    lines.append(f"{pad} |")
-    for index, label in enumerate(labels):
-        if index > 0 and label.span.file != labels[index - 1].span.file:
-            lines.append(f"{pad}::: {label.span}")
-        lines.extend(_snippet(label, sources, width, primary=index == 0))
+    lines = [head, f"{pad}--> {diagnostic.primary.span}", f"{pad} |"]
+    files = list(dict.fromkeys(label.span.file for label, _ in labels))
+    for file in files:
+        in_file = sorted(
+            (item for item in labels if item[0].span.file == file),
+            key=lambda item: (item[0].span.line, not item[1], item[0].span.column),
+        )
+        if file != diagnostic.primary.span.file:
+            lines.append(f"{pad}::: {in_file[0][0].span}")
+        previous_line: int | None = None
+        for label, primary in in_file:
+            line = label.span.line
+            show_source = line != previous_line
+            if show_source and previous_line is not None and line > previous_line + 1:
+                lines.append("...")
+            lines.extend(_snippet(label, sources, width, primary=primary, source=show_source))
+            previous_line = line
     if diagnostic.help or diagnostic.notes:
         lines.append(f"{pad} |")
     for note in diagnostic.notes:
@@ -39,7 +54,9 @@ def render(diagnostic: Diagnostic, sources: SourceLookup) -> str:
     return "\n".join(lines)
 
 
-def _snippet(label: Label, sources: SourceLookup, width: int, *, primary: bool) -> list[str]:
+def _snippet(
+    label: Label, sources: SourceLookup, width: int, *, primary: bool, source: bool = True
+) -> list[str]:
     span = label.span
     text = sources(span.file)
     if text is None or span.line < 1:
@@ -53,10 +70,9 @@ def _snippet(label: Label, sources: SourceLookup, width: int, *, primary: bool) 
     end = max(end, start + 1)
     marker = ("^" if primary else "-") * (end - start)
     caret_line = " " * (start - 1) + marker + (f" {label.message}" if label.message else "")
-    return [
-        f"{span.line:>{width}} | {line_text}".rstrip(),
-        f"{' ' * width} | {caret_line}".rstrip(),
-    ]
+    out = [f"{span.line:>{width}} | {line_text}".rstrip()] if source else []
+    out.append(f"{' ' * width} | {caret_line}".rstrip())
+    return out
 
 
 def render_all(diagnostics: Iterable[Diagnostic], sources: SourceLookup) -> str:

@@ -223,7 +223,7 @@ pipeline p from api {
 """
     )
     assert field_types(result, "p")["c"] == "float?"
-    assert codes(result) == ["E114", "E204"]
+    assert codes(result) == ["W501", "E114", "E204"]  # `loop` is also unused
 
 
 def test_constants() -> None:
@@ -232,7 +232,7 @@ def test_constants() -> None:
         "pipeline p from api {\n  map { x = B }\n}\n"
     )
     assert field_types(result, "p") == {"x": "int"}
-    assert codes(result) == ["E114", "E209"]
+    assert codes(result) == ["E114", "W501", "E209"]  # `E` is also unused
 
 
 def test_open_records_read_json() -> None:
@@ -329,3 +329,81 @@ def test_broken_syntax_and_type_errors_in_one_run() -> None:
         "pipeline p from api {\n  map { a = }\n}\npipeline q from api {\n  map { b = nope }\n}\n"
     )
     assert codes(result) == ["E001", "E104"]
+
+
+@pytest.mark.parametrize(
+    ("program", "expected"),
+    [
+        # A declaration that does not parse is not reported again where it is used,
+        # and nothing is called unused while part of the file is unreadable.
+        (
+            "source s: generate {\n  rate: 1\n  fields { n: { sequence: 1 } }\n"
+            "pipeline a from s {\n  where n > 0\n}\n",
+            ["E001"],
+        ),
+        (
+            "source s: generate {\n  rate: 1\n  fields { n: { sequence: 1 } }\n}\n"
+            'pipeline a from s {\n  where n = "x"\n}\n',
+            ["E001"],
+        ),
+        # An unknown name inside a function or a typed constant is one error.
+        ("fn f(c: float) -> float = celsius * 2.0\n", ["W501", "W501", "E101"]),
+        ("const X: int = Y\npipeline p from api {\n  map { x = X }\n}\n", ["E101"]),
+        # Fields of an unknown upstream, or of a pipeline in a cycle, are not errors again.
+        (
+            "pipeline p from nope {\n  aggregate every 1h by s {\n    m = mean(t)\n  }\n}\n",
+            ["W501", "E105"],
+        ),
+        (
+            "pipeline a from b {\n  where t > 1.0\n}\npipeline b from a {\n  where t > 1.0\n}\n",
+            ["W501", "E108"],
+        ),
+        # A misspelt sink makes the sink it meant count as used.
+        (
+            "sink alerts: stdout {}\npipeline p from api {\n  sink alert\n}\n",
+            ["E106"],
+        ),
+        # `!= null` is a null test, allowed on raw json.
+        (
+            'source h: webhook { path: "/h", token: env("T") }\n'
+            "pipeline p from h {\n  where payload != null\n}\n"
+            "pipeline q from api {\n  select city\n}\n",
+            [],
+        ),
+        # Two persist steps contradict each other.
+        (
+            "pipeline p from api {\n  map { ts = now() }\n  persist off\n"
+            "  persist timescale t { time: ts }\n}\n",
+            ["E303"],
+        ),
+    ],
+)
+def test_one_mistake_one_diagnostic(program: str, expected: list[str]) -> None:
+    assert codes(check(program)) == expected
+
+
+def test_missing_import_explains_unknown_names(tmp_path: Path) -> None:
+    (tmp_path / "a.flow").write_text(
+        'import "gone.flow"\nsource g: generate {\n  rate: 1\n  fields { n: { sequence: 1 } }\n}\n'
+        "pipeline p from g {\n  where n > LIMIT\n}\n"
+    )
+    result = check_path(tmp_path / "a.flow")
+    assert codes(result) == ["E111", "E104"]
+    assert "import of this file was not found" in result.diagnostics[1].notes[0]
+
+
+def test_rename_conflicts_point_at_the_target() -> None:
+    result = check("pipeline p from api {\n  rename { temp -> city }\n}\n")
+    [duplicate] = result.diagnostics
+    assert duplicate.code == "E109"
+    assert (duplicate.span.line, duplicate.span.column) == (15, 20)
+    assert duplicate.secondary[0].span.line == 7  # the existing `city` in the schema
+
+
+def test_mutual_recursion_is_reported_once() -> None:
+    result = check(
+        "fn g(x: int) -> int = h(x)\nfn h(x: int) -> int = g(x)\n"
+        "pipeline p from api {\n  map { a = g(count) }\n}\n"
+    )
+    assert codes(result) == ["E114"]
+    assert result.diagnostics[0].message == "functions call each other: g -> h -> g"

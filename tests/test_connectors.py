@@ -160,10 +160,7 @@ def _python_value(expr: ast.Expr) -> Any:
 
 
 # `table` is a keyword of the grammar (dashboards), so `table: "t"` does not parse yet.
-FLOW_EXAMPLES = [
-    pytest.param(c, e, id=e.name)
-    for c, e in EXAMPLES
-]
+FLOW_EXAMPLES = [pytest.param(c, e, id=e.name) for c, e in EXAMPLES]
 
 
 @pytest.mark.parametrize(("c", "example"), FLOW_EXAMPLES)
@@ -354,7 +351,7 @@ ISSUES = [
          "missing `secret_access_key`"),
     # E306: secrets written in the file
     Case("source:http", {**HTTP, "auth": {"bearer": "abc"}}, "E306", ("auth", "bearer"),
-         "a secret is written in the file", Q),
+         "`auth.bearer` is a secret, written in the file", Q),
     Case("source:http", {**HTTP, "headers": {"Authorization": "Bearer abc"}}, "E306",
          ("headers", "Authorization"), "`Authorization` holds a credential", Q),
     Case("source:http", {**HTTP, "params": {"api_key": "abc"}}, "E306", ("params", "api_key"),
@@ -362,7 +359,7 @@ ISSUES = [
     Case("source:http", {**HTTP, "url": "https://u:pw@a.io"}, "E306", ("url",),
          "a password is written in the URL", 'write the URL as env("NAME")'),
     Case("sink:postgres", {"url": "postgresql://u:pw@db/x", "table": "t"}, "E306", ("url",),
-         "a secret is written in the file", Q),
+         "`url` is a secret, written in the file", Q),
 ]
 # fmt: on
 

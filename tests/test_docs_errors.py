@@ -76,3 +76,35 @@ def test_section_has_example_output_and_fix(code: str) -> None:
     assert "```text\n" in body, f"## {code} needs the rendered diagnostic in a ```text block"
     assert f"[{code}]" in body, f"## {code}'s rendered diagnostic does not show {code}"
     assert "How to fix" in body, f"## {code} needs a 'How to fix' part"
+
+
+GOLDEN = Path(__file__).parent / "golden" / "diagnostics"
+_FENCE = re.compile(r"```(?P<lang>flow|text)\n(?P<body>.*?)```", re.DOTALL)
+
+
+@pytest.mark.parametrize("code", sorted(CODES))
+def test_examples_are_the_golden_programs(code: str, update_golden: bool) -> None:
+    """The example and its output in the docs are the golden test's, so they stay true."""
+    [program] = sorted(GOLDEN.glob(f"{code}_*.flow"))
+    expected = {
+        "flow": program.read_text(encoding="utf-8"),
+        "text": program.with_suffix(".expected").read_text(encoding="utf-8"),
+    }
+    text = ERRORS_MD.read_text(encoding="utf-8")
+    heading = re.search(rf"^## {code}:.*$", text, re.MULTILINE)
+    assert heading is not None
+    following = re.search(r"^## ", text[heading.end() :], re.MULTILINE)
+    end = heading.end() + following.start() if following else len(text)
+    section = text[heading.end() : end]
+    blocks: dict[str, re.Match[str]] = {}
+    for match in _FENCE.finditer(section):
+        blocks.setdefault(match.group("lang"), match)
+    if update_golden:
+        for lang in ("text", "flow"):  # the later block first, so offsets stay valid
+            match = blocks[lang]
+            section = section[: match.start("body")] + expected[lang] + section[match.end("body") :]
+            blocks = {m.group("lang"): m for m in reversed(list(_FENCE.finditer(section)))}
+        ERRORS_MD.write_text(text[: heading.end()] + section + text[end:], encoding="utf-8")
+        return
+    for lang in ("flow", "text"):
+        assert blocks[lang].group("body") == expected[lang], f"docs/errors.md {code} {lang}"

@@ -201,7 +201,27 @@ def test_every_broken_declaration_is_reported_and_the_rest_parsed() -> None:
 def test_unclosed_brace_at_end_of_file() -> None:
     result = parse("pipeline p from s {\n  where x > 1\n", "t.flow")
     assert [d.code for d in result.diagnostics] == ["E003"]
-    assert result.diagnostics[0].help == "1 `{` is not closed with `}`"
+    assert result.diagnostics[0].help == "the `{` on line 1 is not closed with `}`"
+    assert (result.diagnostics[0].span.line, result.diagnostics[0].span.column) == (2, 14)
+
+
+def test_unclosed_parenthesis_is_named() -> None:
+    result = parse("pipeline p from s {\n  map { a = round(b, 1\n  }\n}\n", "t.flow")
+    assert [d.code for d in result.diagnostics] == ["E001"]
+    assert result.diagnostics[0].help == (
+        "the `(` on line 2 is not closed with `)` (3 brackets are open)"
+    )
+
+
+def test_misspelt_keyword_gets_a_suggestion() -> None:
+    result = parse("pipeline p from s {\n  wher x\n}\n", "t.flow")
+    assert result.diagnostics[0].message == "unexpected `wher`; expected a step, `}` or a new line"
+    assert result.diagnostics[0].help == "did you mean `where`?"
+
+
+def test_broken_declarations_are_named() -> None:
+    result = parse("source s: http {\n  url = 1\n}\nconst B = 1\n", "t.flow")
+    assert result.module.broken == ("s",)
 
 
 def test_unexpected_character() -> None:

@@ -237,6 +237,8 @@ def _issue(raw: _Raw, model: type[BaseModel], values: object) -> ConfigIssue:
         message = str(ctx["message"])
         if ctx["code"] == "E303" and message.startswith("expected"):
             message = f"{_invalid(path)}: {message}"
+        if ctx["code"] == "E306" and path and message == "a secret is written in the file":
+            message = f"`{_dotted(path)}` is a secret, written in the file"
         return ConfigIssue(str(ctx["code"]), path, message, ctx.get("help"))
     if kind == "missing":
         block, key = path[:-1], str(path[-1])
