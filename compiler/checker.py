@@ -17,7 +17,7 @@ from flowc.compiler.declarations import Declarations
 from flowc.compiler.exprs import Env, ExprChecker, is_error
 from flowc.compiler.loader import Unit, load_unit, unit_from_text
 from flowc.compiler.pipelines import PipelineInfo, StepChecker
-from flowc.compiler.scope import FieldInfo, NullOrigin, Record
+from flowc.compiler.scope import ExprTypes, FieldInfo, NullOrigin, Record
 from flowc.compiler.symbols import Symbols, collect
 from flowc.dsl import ast
 from flowc.dsl import types as t
@@ -56,7 +56,9 @@ class CheckResult:
     sources: dict[str, SourceInfo] = field(default_factory=dict)
     sinks: dict[str, SinkInfo] = field(default_factory=dict)
     pipelines: dict[str, PipelineInfo] = field(default_factory=dict)
-    types_seen: list[tuple[Span, t.Type]] = field(default_factory=list)
+    types: ExprTypes = field(default_factory=ExprTypes)
+    symbols: Symbols | None = None
+    decls: Declarations | None = None
 
     @property
     def ok(self) -> bool:
@@ -84,7 +86,9 @@ def check_unit(unit: Unit) -> CheckResult:
     result.sources = checker.sources
     result.sinks = checker.sinks
     result.pipelines = checker.pipelines
-    result.types_seen = checker.types_seen
+    result.types = checker.decls.types
+    result.symbols = symbols
+    result.decls = checker.decls
     return result
 
 
@@ -97,11 +101,10 @@ class _Checker:
         self.sources: dict[str, SourceInfo] = {}
         self.sinks: dict[str, SinkInfo] = {}
         self.pipelines: dict[str, PipelineInfo] = {}
-        self.types_seen: list[tuple[Span, t.Type]] = []
         self.used: set[str] = set()
 
     def exprs_for(self, file: str) -> ExprChecker:
-        return self.decls.expr_checker(file, self.types_seen)
+        return self.decls.expr_checker(file)
 
     def run(self) -> None:
         for file, module in self.unit.modules.items():

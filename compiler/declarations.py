@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flowc.compiler.exprs import ERROR_TYPE, Env, ExprChecker, FnSignature, is_error
-from flowc.compiler.scope import Typed
+from flowc.compiler.scope import ExprTypes, Typed
 from flowc.compiler.symbols import IMPORT_NOTE, Symbols
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import DiagnosticSink, Label
-from flowc.dsl.span import Span
 from flowc.dsl.suggest import did_you_mean
 
 
@@ -25,6 +24,7 @@ class Declarations:
         self._checked_fns: set[str] = set()
         self._recursion_reported: set[frozenset[str]] = set()
         self.used: set[str] = set()  # constants, functions and types referred to
+        self.types = ExprTypes()  # every expression's type, shared by all checkers
 
     # ---- constants ----
 
@@ -174,9 +174,7 @@ class Declarations:
                     stack.append((found.decl, [*path, callee]))
         return False
 
-    def expr_checker(
-        self, file: str, types_seen: list[tuple[Span, t.Type]] | None = None
-    ) -> ExprChecker:
+    def expr_checker(self, file: str) -> ExprChecker:
         """An expression checker for code in `file`, resolving its constants and functions."""
         checker = ExprChecker(
             self.sink,
@@ -187,7 +185,7 @@ class Declarations:
                 n for n in self.symbols.names_of((ast.Const,), file) if n not in self._active
             ],
             fn_names=lambda: self.symbols.names_of((ast.Fn,), file),
-            types_seen=types_seen,
+            types=self.types,
         )
         checker.silenced = self.symbols.unit.broken_names
         checker.suggested = self.symbols.suggested

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flowc.compiler.scope import FieldInfo, NullOrigin, Record, Typed
+from flowc.compiler.scope import ExprTypes, FieldInfo, NullOrigin, Record, Typed
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import DiagnosticSink
@@ -75,14 +75,14 @@ class ExprChecker:
         fn_signature: FnLookup,
         const_names: Callable[[], list[str]],
         fn_names: Callable[[], list[str]],
-        types_seen: list[tuple[Span, t.Type]] | None = None,
+        types: ExprTypes | None = None,
     ) -> None:
         self.sink = sink
         self.const_type = const_type
         self.fn_signature = fn_signature
         self.const_names = const_names
         self.fn_names = fn_names
-        self.types_seen = types_seen if types_seen is not None else []
+        self.types = types if types is not None else ExprTypes()
         self._inside_aggregate_call = False
         # Names of declarations that failed to parse: already reported, never again.
         self.silenced: frozenset[str] = frozenset()
@@ -100,7 +100,7 @@ class ExprChecker:
 
     def check(self, expr: ast.Expr, env: Env) -> Typed:
         result = self._check(expr, env)
-        self.types_seen.append((expr.span, result.type))
+        self.types.record(expr, expr.span, result.type)
         return result
 
     # ---- dispatch ----

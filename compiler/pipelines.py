@@ -224,7 +224,7 @@ class StepChecker:
         self, step: ast.AggregateStep, record: Record, time_column: str | None
     ) -> Record:
         out = Record(description=record.description, unknown=record.unknown)
-        time_name = _find_time(record, time_column)
+        time_name = find_time(record, time_column)
         if time_name is None and not record.unknown:
             self.sink.error(
                 "E305",
@@ -296,7 +296,7 @@ class StepChecker:
 
         time_name = values.get("time")
         if time_name is None:
-            time_name = _find_time(record, info.time_column, strict=True)
+            time_name = find_time(record, info.time_column, strict=True)
             if time_name is None:
                 self.sink.error(
                     "E304",
@@ -440,7 +440,7 @@ class StepChecker:
         self.sink.error("W502", message, span, "this step changes nothing", help="remove it")
 
 
-def _find_time(record: Record, preferred: str | None, strict: bool = False) -> str | None:
+def find_time(record: Record, preferred: str | None, strict: bool = False) -> str | None:
     """The column to bucket or partition by: the upstream's time, else `ts`/`time`/the only one."""
     candidates = [
         name

@@ -57,3 +57,21 @@ class Record:
 
     def copy(self) -> Record:
         return Record(dict(self.fields), self.open, self.description, self.unknown)
+
+
+@dataclass
+class ExprTypes:
+    """The type of every checked expression: by node (for the compiler) and by span (tools).
+
+    Nodes are keyed by identity: the AST is immutable and stays alive with the result.
+    """
+
+    by_node: dict[int, Type] = field(default_factory=dict)
+    by_span: list[tuple[Span, Type]] = field(default_factory=list)
+
+    def record(self, expr: object, span: Span, type_: Type) -> None:
+        self.by_node[id(expr)] = type_
+        self.by_span.append((span, type_))
+
+    def of(self, expr: object) -> Type:
+        return self.by_node[id(expr)]

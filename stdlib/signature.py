@@ -38,6 +38,7 @@ from flowc.dsl.types import (
     list_of,
     parse_spec,
 )
+from flowc.stdlib.lowering import PolarsLowering, SqlLowering
 
 VARIABLES: frozenset[str] = frozenset({"T", "num", "any"})
 
@@ -107,6 +108,10 @@ class Function:
     examples: tuple[Example, ...]
     aggregate: bool = False
     variadic: bool = False
+    polars: PolarsLowering | None = field(default=None, repr=False, compare=False)
+    """The Polars lowering: argument sources to expression source (see `stdlib.lowering`)."""
+    sql: SqlLowering | None = field(default=None, repr=False, compare=False)
+    """The SQL lowering: argument sqlglot expressions to a sqlglot expression."""
     min_args: int = field(init=False, repr=False, compare=False)
     max_args: int | None = field(init=False, repr=False, compare=False)
 

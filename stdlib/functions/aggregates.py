@@ -6,6 +6,8 @@ of a non-null column is non-null. The examples read a column `x` whose values fo
 group are given with each example.
 """
 
+import sqlglot.expressions as exp
+
 from flowc.stdlib.signature import Category, Example, Function, Nulls, Param
 
 CATEGORY = Category(
@@ -47,6 +49,8 @@ FUNCTIONS: tuple[Function, ...] = (
             Example("count()", "3", column="[1, null, 3]"),
             Example("count(x)", "2", column="[1, null, 3]"),
         ),
+        polars=lambda a, _: f"{a[0].code}.count()" if a else "pl.len()",
+        sql=lambda a, _: exp.Count(this=a[0].expr if a else exp.Star()),
     ),
     Function(
         name="count_distinct",

@@ -5,6 +5,11 @@
 SQL back ends disagree on NaN versus an error, and null is what the checker can track.
 """
 
+from collections.abc import Sequence
+
+import sqlglot.expressions as exp
+
+from flowc.stdlib.lowering import LoweringUnsupported, PolarsArg, SqlArg, Target
 from flowc.stdlib.signature import Category, Example, Function, Nulls, Param
 
 CATEGORY = Category(
@@ -14,6 +19,26 @@ CATEGORY = Category(
     "`float` when any `num` argument is one. Out-of-domain inputs give null, not NaN.",
 )
 _X = Param("x", "num", "the number")
+
+
+def _digits(args: Sequence[PolarsArg]) -> int:
+    if len(args) < 2:
+        return 0
+    if not isinstance(args[1].literal, int):
+        raise LoweringUnsupported("`round` needs its number of digits as a literal")
+    return args[1].literal
+
+
+def _round_sql(args: Sequence[SqlArg], target: Target) -> exp.Expression:
+    digits = args[1].expr if len(args) > 1 else exp.Literal.number(0)
+    value = args[0].expr
+    if target.dialect != "duckdb":
+        # PostgreSQL rounds halves away from zero only on NUMERIC, and only NUMERIC
+        # takes a number of digits.
+        value = exp.cast(value, exp.DataType.build("NUMERIC"))
+    rounded = exp.Round(this=value, decimals=digits)
+    return exp.cast(rounded, exp.DataType.build("DOUBLE"))
+
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -37,6 +62,10 @@ FUNCTIONS: tuple[Function, ...] = (
             Example("round(2.4)", "2.0"),
             Example("round(-1.5)", "-2.0"),
         ),
+        polars=lambda a, _: (
+            f"{a[0].code}.cast(pl.Float64).round({_digits(a)}, mode='half_away_from_zero')"
+        ),
+        sql=_round_sql,
     ),
     Function(
         name="floor",

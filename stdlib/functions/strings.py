@@ -5,6 +5,8 @@ start at 0 like list indexing. Regular expressions use the RE2 syntax shared by 
 (Rust `regex`) and the SQL back ends, so lookaround and backreferences are not available.
 """
 
+import sqlglot.expressions as exp
+
 from flowc.stdlib.signature import Category, Example, Function, Nulls, Param
 
 CATEGORY = Category(
@@ -24,6 +26,8 @@ FUNCTIONS: tuple[Function, ...] = (
         nulls=Nulls.PROPAGATE,
         doc="Lower-cases every letter, to compare or group text regardless of case.",
         examples=(Example('lower("Berlin")', '"berlin"'),),
+        polars=lambda a, _: f"{a[0].code}.str.to_lowercase()",
+        sql=lambda a, _: exp.Lower(this=a[0].expr),
     ),
     Function(
         name="upper",
