@@ -280,3 +280,27 @@ def to_json(value: Any) -> Any:
                 out[name] = to_json(getattr(value, name))
         return out
     return value
+
+
+def step_schemas(pipeline: PipelineIR) -> list[Schema]:
+    """The record after each step, computed from the IR alone (back ends need them)."""
+    current = dict(pipeline.input.fields)
+    out: list[Schema] = []
+    for step in pipeline.steps:
+        match step:
+            case Project(assignments=assignments, keep=keep):
+                assigned = {name: expr.type for name, expr in assignments}
+                current = {**current, **assigned} if keep else assigned
+            case Select(names=names):
+                current = {name: current[name] for name in names}
+            case Drop(names=names):
+                current = {n: ty for n, ty in current.items() if n not in names}
+            case Rename(pairs=pairs):
+                mapping = dict(pairs)
+                current = {mapping.get(n, n): ty for n, ty in current.items()}
+            case Aggregate(time=time, by=by, aggregations=aggregations):
+                bucket = current[time].non_null()
+                current = {"bucket": bucket, **{k: current[k] for k in by}}
+                current.update({name: expr.type for name, expr in aggregations})
+        out.append(Schema(tuple(current.items())))
+    return out

@@ -147,13 +147,15 @@ class _PipelineLowering:
     def _rule(self, rule_id: str, rule: ast.Rule, record: Record) -> ir.Rule:
         action: ir.Action = rule.action.name if rule.action else "dead_letter"  # type: ignore[assignment]
         text = self._source_text(rule)
-        if rule.kind == "required":
+        if rule.kind in ("required", "unique"):
+            # `required x` and `unique x` name a field; the checker resolved it in the record.
             assert isinstance(rule.expr, ast.Name)
-            column = self.exprs.expr(rule.expr, _Scope(record=record))
-            passes: ir.Expr = ir.Call("is_not_null", (column,), t.BOOL)
-        elif rule.kind == "unique":
-            column = self.exprs.expr(rule.expr, _Scope(record=record))
-            passes = ir.Call(UNIQUE, (column,), t.BOOL)
+            found = record.get(rule.expr.name)
+            column = ir.Col(rule.expr.name, found.type if found else t.JSON, rule.expr.span)
+            if found is None:
+                self.exprs.open_fields.add(rule.expr.name)
+            fn = "is_not_null" if rule.kind == "required" else UNIQUE
+            passes: ir.Expr = ir.Call(fn, (column,), t.BOOL)
         else:
             passes = self.exprs.expr(rule.expr, _Scope(record=record))
         fields = tuple(sorted(ir.columns_used(passes)))

@@ -129,7 +129,20 @@ class PolarsExprs:
         raise AssertionError(f"unhandled IR {type(expr).__name__}")
 
     def _lit(self, value: Any, type_: t.Type) -> str:
+        if isinstance(value, str) or (isinstance(value, float) and type_.kind is t.Kind.FLOAT):
+            return f"pl.lit({python_value(value)})"  # Polars infers String and Float64
         return f"pl.lit({python_value(value)}, dtype={dtype(type_)})"
+
+    def operand(self, expr: ir.Expr, other: ir.Expr) -> str:
+        """A number beside a column is written plainly (`pl.col("t") * 1.8`)."""
+        if (
+            isinstance(expr, ir.Lit)
+            and isinstance(expr.value, int | float)
+            and not isinstance(expr.value, bool)
+            and not isinstance(other, ir.Lit)
+        ):
+            return repr(expr.value)
+        return self.lower(expr)
 
     def _op(self, expr: ir.Op) -> str:
         args = expr.args
@@ -148,14 +161,17 @@ class PolarsExprs:
                 # `is_in` gives null for a null value, like SQL's IN.
                 return f"{self.lower(args[0])}.is_in({python_value(options)})"
             return f"{self.lower(args[1])}.list.contains({self.lower(args[0])})"
-        left, right = self.lower(args[0]), self.lower(args[1])
+        left, right = self.operand(args[0], args[1]), self.operand(args[1], args[0])
+        nonzero = isinstance(args[1], ir.Lit) and args[1].value not in (0, None)
         if op == "/":
             # Always a float; by zero it is null (as in the SQL back ends), never inf.
+            if nonzero:
+                return f"({left} / {right})"
             return f"({left} / pl.when({right} != 0).then({right}))"
         if op == "%":
             # The remainder takes the sign of the dividend, as in SQL, C and Rust; Polars'
             # `%` floors like Python's, so a result of the other sign is moved back.
-            divisor = f"pl.when({right} != 0).then({right})"
+            divisor = right if nonzero else f"pl.when({right} != 0).then({right})"
             rem = f"({left} % {divisor})"
             other_sign = f"(({left} < 0) != ({right} < 0))"
             return f"pl.when(({rem} != 0) & {other_sign}).then({rem} - {right}).otherwise({rem})"

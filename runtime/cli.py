@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from importlib.metadata import version
-from pathlib import Path
 
-from flowc.compiler.checker import check_path
-from flowc.dsl.diagnostics import Diagnostic, sort_key
-from flowc.dsl.fmt import format_source
-from flowc.dsl.render import render_all
+from flowc.runtime import cli_compile, cli_front
+from flowc.runtime.cli_common import EXIT_USAGE, UsageError
 
-EXIT_OK = 0
-EXIT_ERRORS = 1
-EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A problem with the command line itself (exit status 2)."""
+_FORMATS = ("text", "json")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,12 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     check.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text for people (default) or json for tools",
+        "--format", choices=_FORMATS, default="text", help="text for people (default) or json for tools"
     )
-    check.set_defaults(handler=_check)
+    check.set_defaults(handler=cli_front.check)
 
     fmt = commands.add_parser(
         "fmt",
@@ -55,65 +42,69 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fmt.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     fmt.add_argument(
-        "--check",
-        action="store_true",
-        help="change nothing; exit 1 if any file is not formatted",
+        "--check", action="store_true", help="change nothing; exit 1 if any file is not formatted"
     )
-    fmt.set_defaults(handler=_fmt)
+    fmt.set_defaults(handler=cli_front.fmt)
+
+    compile_ = commands.add_parser(
+        "compile",
+        help="write each pipeline's Polars plan, DDL and the manifest",
+        description="Compile .flow files into reviewable files: per pipeline a Python module "
+        "building its Polars plan (<pipeline>.py) and, when it persists, its DDL for "
+        "TimescaleDB, PostgreSQL and DuckDB (<pipeline>.<dialect>.sql), plus manifest.json. "
+        "The output is byte-identical when compiled twice. With several files, each unit "
+        "gets a folder named after its file.",
+    )
+    compile_.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    compile_.add_argument(
+        "-o", "--output", default="build", metavar="DIR", help="where to write (default: build)"
+    )
+    compile_.set_defaults(handler=cli_compile.compile_)
+
+    explain = commands.add_parser(
+        "explain",
+        help="show a pipeline's optimized Polars plan and its SQL",
+        description="Print the optimized Polars plan of a pipeline, the same steps as SQL, "
+        "and its DDL, for a person to read.",
+    )
+    explain.add_argument("path", metavar="PATH", help="a .flow file")
+    explain.add_argument("pipeline", metavar="PIPELINE", help="the pipeline's name")
+    explain.set_defaults(handler=cli_compile.explain)
+
+    test = commands.add_parser(
+        "test",
+        help="run the `test` blocks of .flow files",
+        description="Run every `test` block: the given records go through the compiled "
+        "plans, downstream pipelines included, and the expected records are compared. "
+        "No server is needed. Exit status: 0 all passed, 1 a test failed or a file has "
+        "errors, 2 usage error.",
+    )
+    test.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    test.set_defaults(handler=cli_compile.test)
+
+    lineage = commands.add_parser(
+        "lineage",
+        help="trace a field from source fields to tables and sinks",
+        description="Show which source fields, through which steps and functions, make a "
+        "pipeline's field, and which tables, sinks and downstream fields it reaches.",
+    )
+    lineage.add_argument("path", metavar="PATH", help="a .flow file")
+    lineage.add_argument("field", metavar="PIPELINE.FIELD", help="for example weather.temp_f")
+    lineage.add_argument("--format", choices=_FORMATS, default="text", help="text or json")
+    lineage.set_defaults(handler=cli_compile.lineage)
+
+    graph = commands.add_parser(
+        "graph",
+        help="draw sources, pipelines, tables and sinks",
+        description="Print the graph of a program as Mermaid (renders on GitHub and "
+        "GitLab) or Graphviz DOT.",
+    )
+    graph.add_argument("path", metavar="PATH", help="a .flow file")
+    graph.add_argument(
+        "--format", choices=("mermaid", "dot"), default="mermaid", help="mermaid (default) or dot"
+    )
+    graph.set_defaults(handler=cli_compile.graph)
     return parser
-
-
-def flow_files(paths: Sequence[str]) -> list[Path]:
-    """The .flow files named by `paths`: files as given, directories searched recursively."""
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files.extend(sorted(path.rglob("*.flow")))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise UsageError(f"no such file or directory: {raw}")
-    if not files:
-        raise UsageError("no .flow files found in " + ", ".join(paths))
-    return files
-
-
-def _check(args: argparse.Namespace) -> int:
-    diagnostics: dict[tuple[str, str, int, int, str], Diagnostic] = {}
-    texts: dict[str, str] = {}
-    for file in flow_files(args.paths):
-        result = check_path(file)
-        texts.update(result.unit.texts)
-        for d in result.diagnostics:
-            diagnostics[(d.code, d.span.file, d.span.line, d.span.column, d.message)] = d
-    ordered = sorted(diagnostics.values(), key=sort_key)
-    if args.format == "json":
-        print(json.dumps([d.to_json() for d in ordered], indent=2))
-    elif ordered:
-        print(render_all(ordered, texts.get), file=sys.stderr)
-    has_errors = any(d.severity.value == "error" for d in ordered)
-    return EXIT_ERRORS if has_errors else EXIT_OK
-
-
-def _fmt(args: argparse.Namespace) -> int:
-    status = EXIT_OK
-    for file in flow_files(args.paths):
-        text = file.read_text(encoding="utf-8")
-        formatted = format_source(text, str(file))
-        if formatted is None:
-            print(
-                f"{file}: not formatted: it has syntax errors (see `flowc check`)", file=sys.stderr
-            )
-            status = EXIT_ERRORS
-        elif formatted != text:
-            if args.check:
-                print(f"{file}: would be reformatted", file=sys.stderr)
-                status = EXIT_ERRORS
-            else:
-                file.write_text(formatted, encoding="utf-8")
-                print(f"{file}: formatted", file=sys.stderr)
-    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,264 @@
+"""A pipeline's IR as a readable Python module that builds its Polars lazy plan.
+
+`flowc compile` writes this module for review; `flowc run` and `flowc test` execute the
+same text, so what is reviewed is what runs. The module's `plan(records, now)` takes the
+batch as a LazyFrame with `INPUT_SCHEMA` and returns named LazyFrames:
+
+- "output": the records the pipeline publishes (its broadcast and downstream input);
+- "rejected": one row per rejected record: `__row` (its position in the input batch,
+  null after an `aggregate`), `rule`, `action`, `reason`, and `record` (the row as the
+  rule saw it, as JSON);
+- "warnings": per `warn` rule, how many records failed it (`rule`, `count`);
+- "persist", "cache", "sink:<name>": the records at the step that stores, caches or
+  sends them (usually the same frame as "output").
+
+Collect them together (`pl.collect_all`) so Polars computes shared work once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib.metadata import version
+
+import polars as pl
+
+from flowc.compiler import ir
+from flowc.compiler.polars_expr import PolarsExprs, dtype
+from flowc.dsl import types as t
+
+ROW = "__row"
+RULE = "__rule"
+# Which rule is reported when a record fails several: the one with the strongest action.
+_STRENGTH: dict[str, int] = {"fail": 0, "dead_letter": 1, "drop": 2}
+_INDENT = "    "
+
+
+def _unit(every: dt.timedelta) -> str:
+    """A Polars duration string (`1h`, `90m`, `500ms`) for a window."""
+    micros = every // dt.timedelta(microseconds=1)
+    for suffix, size in (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000),
+                         ("s", 1_000_000), ("ms", 1_000)):  # fmt: skip
+        if micros % size == 0:
+            return f"{micros // size}{suffix}"
+    return f"{micros}us"
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def line(self, text: str = "", depth: int = 1) -> None:
+        self.lines.append(f"{_INDENT * depth}{text}" if text else "")
+
+    def block(self, head: str, items: list[str], tail: str, depth: int = 1) -> None:
+        self.line(head, depth)
+        for item in items:
+            self.line(f"{item},", depth + 1)
+        self.line(tail, depth)
+
+
+def polars_module(pipeline: ir.PipelineIR, source_file: str) -> str:
+    """The Python source of `pipeline`'s plan module."""
+    exprs = PolarsExprs("now")
+    w = _Writer()
+    w.line("def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:", 0)
+    w.line(f'"""The plan of `{pipeline.name}` for one batch; `now` is the batch\'s time."""')
+    w.line(f"frame = records.with_row_index({ROW!r})")
+    w.line("rejected: list[pl.LazyFrame] = []")
+    w.line("warnings: list[pl.LazyFrame] = []")
+    w.line("outputs: dict[str, pl.LazyFrame] = {}")
+    has_row = True
+    for step in pipeline.steps:
+        w.line()
+        has_row = _step(w, exprs, step, has_row)
+    w.line()
+    w.line(f"outputs['output'] = frame.drop({ROW!r}, strict=False)")
+    w.line("outputs['rejected'] = pl.concat(rejected) if rejected else pl.LazyFrame(schema=REJECTED_SCHEMA)")
+    w.line("outputs['warnings'] = pl.concat(warnings) if warnings else pl.LazyFrame(schema=WARNINGS_SCHEMA)")
+    w.line("return outputs")
+    return _header(pipeline, source_file) + "\n".join(w.lines) + "\n"
+
+
+def _header(pipeline: ir.PipelineIR, source_file: str) -> str:
+    def schema(fields: ir.Schema) -> str:
+        if not fields.fields:
+            return "{}"
+        rows = "".join(f"    {name!r}: {dtype(type_)},\n" for name, type_ in fields.fields)
+        return "{\n" + rows + "}"
+
+    rules = "".join(
+        f"    {{'id': {r.id!r}, 'rule': {r.text!r}, 'action': {r.action!r}}},\n"
+        for r in pipeline.rules
+    )
+    return f'''"""Pipeline `{pipeline.name}`, compiled by flowc {version("flowc")} from {source_file}.
+
+Generated code: edit the .flow file and run `flowc compile` again. See
+`flowc.compiler.polars_plan` for what `plan` returns.
+"""
+
+import datetime as dt
+
+import polars as pl
+
+PIPELINE = {pipeline.name!r}
+UPSTREAM = {pipeline.upstream!r}
+
+INPUT_SCHEMA = {schema(pipeline.input)}
+
+OUTPUT_SCHEMA = {schema(pipeline.output)}
+
+RULES = [
+{rules}]
+
+REJECTED_SCHEMA = {{
+    {ROW!r}: pl.UInt32,
+    "rule": pl.String,
+    "action": pl.String,
+    "reason": pl.String,
+    "record": pl.String,
+}}
+
+WARNINGS_SCHEMA = {{"rule": pl.String, "count": pl.UInt32}}
+
+
+'''
+
+
+def _cast(code: str, type_: t.Type) -> str:
+    return f"{code}.cast({dtype(type_)})"
+
+
+def _step(w: _Writer, exprs: PolarsExprs, step: ir.Step, has_row: bool) -> bool:
+    """Write one step; returns whether the frame still has the input row numbers."""
+    match step:
+        case ir.Project(assignments=assignments, keep=keep):
+            items = [f"{_cast(exprs.lower(e), e.type)}.alias({n!r})" for n, e in assignments]
+            if keep:
+                w.line("# derive")
+                w.block("frame = frame.with_columns(", items, ")")
+            else:
+                w.line("# map")
+                w.block("frame = frame.select(", [f"pl.col({ROW!r})", *items], ")")
+        case ir.Filter(condition=condition):
+            w.line("# where: a null condition drops the record, like false")
+            w.line(f"frame = frame.filter({exprs.lower(condition)})")
+        case ir.Select(names=names):
+            w.line("# select")
+            w.line(f"frame = frame.select({[ROW, *names]!r})")
+        case ir.Drop(names=names):
+            w.line("# drop")
+            w.line(f"frame = frame.drop({list(names)!r})")
+        case ir.Rename(pairs=pairs):
+            w.line("# rename")
+            w.line(f"frame = frame.rename({dict(pairs)!r})")
+        case ir.Validate(rules=rules):
+            _validate(w, exprs, rules, has_row)
+        case ir.Dedupe(keys=keys):
+            w.line("# dedupe: the first record of each key in the batch is kept")
+            w.line(f"frame = frame.unique(subset={list(keys)!r}, keep='first', maintain_order=True)")
+        case ir.Aggregate():
+            _aggregate(w, exprs, step)
+            return False
+        case ir.Tap(kind=kind, name=name):
+            key = kind if kind != "sink" else f"sink:{name}"
+            w.line(f"# {kind} {name}")
+            w.line(f"outputs[{key!r}] = frame.drop({ROW!r}, strict=False)")
+    return has_row
+
+
+def _validate(w: _Writer, exprs: PolarsExprs, rules: tuple[ir.Rule, ...], has_row: bool) -> None:
+    w.line("# validate: a rule whose answer is null fails")
+    failing = {r.id: f"~({exprs.lower(r.passes)}).fill_null(False)" for r in rules}
+    rejecting = sorted(
+        (r for r in rules if r.action != "warn"), key=lambda r: (_STRENGTH[r.action], r.id)
+    )
+    warning = [r for r in rules if r.action == "warn"]
+    if warning:
+        items = [f"{failing[r.id]}.sum().alias({r.id!r})" for r in warning]
+        w.block("warnings.append(frame.select(", items, ").unpivot(variable_name='rule', value_name='count'))")
+    if not rejecting:
+        return
+    chain = "pl"
+    for rule in rejecting:
+        chain += f".when({failing[rule.id]}).then(pl.lit({rule.id!r}))"
+    w.line(f"frame = frame.with_columns({chain}.otherwise(None).alias({RULE!r}))")
+    reasons = "pl"
+    actions = "pl"
+    for rule in rejecting:
+        reasons += f".when(pl.col({RULE!r}) == {rule.id!r}).then({_reason(rule)})"
+        actions += f".when(pl.col({RULE!r}) == {rule.id!r}).then(pl.lit({rule.action!r}))"
+    texts = "pl"
+    for rule in rejecting:
+        texts += f".when(pl.col({RULE!r}) == {rule.id!r}).then(pl.lit({rule.text!r}))"
+    row = f"pl.col({ROW!r})" if has_row else "pl.lit(None, dtype=pl.UInt32)"
+    record = f"pl.struct(pl.all().exclude({ROW!r}, {RULE!r})).struct.json_encode()"
+    w.block(
+        f"rejected.append(frame.filter(pl.col({RULE!r}).is_not_null()).select(",
+        [
+            f"{row}.alias({ROW!r})",
+            f"{texts}.alias('rule')",
+            f"{actions}.alias('action')",
+            f"{reasons}.alias('reason')",
+            f"{record}.alias('record')",
+        ],
+        "))",
+    )
+    w.line(f"frame = frame.filter(pl.col({RULE!r}).is_null()).drop({RULE!r})")
+
+
+def _reason(rule: ir.Rule) -> str:
+    """`temp_c between 0 and 60 failed (temp_c = 99.5)`, computed in Polars."""
+    parts = [f"pl.lit({rule.text + ' failed' + (' (' if rule.fields else '')!r})"]
+    for index, name in enumerate(rule.fields):
+        prefix = ", " if index else ""
+        parts.append(f"pl.lit({prefix + name + ' = '!r})")
+        parts.append(f"pl.col({name!r}).cast(pl.String).fill_null('null')")
+    if rule.fields:
+        parts.append("pl.lit(')')")
+    return "pl.concat_str([" + ", ".join(parts) + "])"
+
+
+def _aggregate(w: _Writer, exprs: PolarsExprs, step: ir.Aggregate) -> None:
+    w.line(f"# aggregate every {_unit(step.every)}: tumbling windows aligned to the epoch (UTC)")
+    keys = ["bucket", *step.by]
+    items = [f"{_cast(exprs.lower(e), e.type)}.alias({n!r})" for n, e in step.aggregations]
+    w.line("frame = (")
+    w.line("frame", 2)
+    w.line(f".with_columns(pl.col({step.time!r}).dt.truncate({_unit(step.every)!r}).alias('bucket'))", 2)
+    w.line(f".group_by({keys!r}, maintain_order=True)", 2)
+    w.line(".agg(", 2)
+    for item in items:
+        w.line(f"{item},", 3)
+    w.line(")", 2)
+    w.line(f".sort({keys!r})", 2)
+    w.line(f".with_row_index({ROW!r})", 2)
+    w.line(")")
+
+
+class PlanModule:
+    """A plan module's source, executed: what `flowc run` and `flowc test` call."""
+
+    def __init__(self, source: str, filename: str) -> None:
+        self.source = source
+        namespace: dict[str, object] = {"__name__": f"flowc_plan_{filename}"}
+        exec(compile(source, filename, "exec"), namespace)  # flowc's own generated code
+        self.namespace = namespace
+
+    def plan(self, records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
+        function = self.namespace["plan"]
+        assert callable(function)
+        result = function(records, now)
+        assert isinstance(result, dict)
+        return result
+
+    @property
+    def input_schema(self) -> dict[str, pl.DataType]:
+        schema = self.namespace["INPUT_SCHEMA"]
+        assert isinstance(schema, dict)
+        return schema
+
+    @property
+    def output_schema(self) -> dict[str, pl.DataType]:
+        schema = self.namespace["OUTPUT_SCHEMA"]
+        assert isinstance(schema, dict)
+        return schema
