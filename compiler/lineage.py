@@ -7,7 +7,8 @@ table columns, sinks and downstream fields it reaches.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 from flowc.compiler import ir
 
@@ -22,7 +23,7 @@ class Origin:
     expression: str
     functions: list[str]
     span: str
-    inputs: list[Origin] = field(default_factory=list)
+    inputs: list[Origin] = dataclasses.field(default_factory=list)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from flowc.compiler.checker import CheckResult
 from flowc.compiler.lower import literal
 from flowc.dsl import ast
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 1  # bumped when a field changes meaning or goes away
 
 
 class _Model(BaseModel):
@@ -98,7 +98,7 @@ class Dashboard(_Model):
 
 
 class Manifest(_Model):
-    version: Literal[1] = MANIFEST_VERSION
+    version: Literal[1] = 1
     flowc: str
     root: str
     sources: list[Source]

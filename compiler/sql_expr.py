@@ -18,7 +18,7 @@ from flowc.dsl import types as t
 from flowc.stdlib.functions import REGISTRY
 from flowc.stdlib.lowering import SqlArg, Target
 
-_COMPARE: dict[str, type[exp.Binary]] = {
+_COMPARE: dict[str, type[exp.Expression]] = {
     "==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE,
     "+": exp.Add, "-": exp.Sub, "*": exp.Mul, "and": exp.And, "or": exp.Or,
 }  # fmt: skip

@@ -17,3 +17,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+# PostgreSQL: `postgres_dsn` (session), `pg_url` and `pg_conn` (one fresh database per test).
+# How the server is found or started: tests/postgres.py.
+from tests.postgres import pg_conn, pg_url, postgres_dsn  # noqa: E402, F401

@@ -77,11 +77,11 @@ class PipelineSql:
             case ir.Filter(condition=condition):
                 return exp.select(*map(_col, names)).from_(source).where(lower(condition)), names
             case ir.Select(names=selected):
-                keep = ([ROW] if ROW in names else []) + list(selected)
-                return exp.select(*map(_col, keep)).from_(source), keep
+                kept_names = ([ROW] if ROW in names else []) + list(selected)
+                return exp.select(*map(_col, kept_names)).from_(source), kept_names
             case ir.Drop(names=dropped):
-                keep = [n for n in names if n not in dropped]
-                return exp.select(*map(_col, keep)).from_(source), keep
+                kept_names = [n for n in names if n not in dropped]
+                return exp.select(*map(_col, kept_names)).from_(source), kept_names
             case ir.Rename(pairs=pairs):
                 mapping = dict(pairs)
                 columns = [
