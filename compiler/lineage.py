@@ -177,6 +177,9 @@ def render_lineage(lineage: Lineage) -> str:
 
     walk(lineage.origin, 1)
     for destination in lineage.destinations:
-        lines.append(f"  -> {destination.kind} {destination.name}.{destination.field}"
-                     if destination.kind != "sink" else f"  -> sink {destination.name}")
+        lines.append(
+            f"  -> {destination.kind} {destination.name}.{destination.field}"
+            if destination.kind != "sink"
+            else f"  -> sink {destination.name}"
+        )
     return "\n".join(lines)

@@ -104,7 +104,9 @@ class _PipelineLowering:
         lower = self.exprs
         match step:
             case ast.MapStep(assignments=items) | ast.DeriveStep(assignments=items):
-                return [ir.Project(lower.assignments(items, record), isinstance(step, ast.DeriveStep))]
+                return [
+                    ir.Project(lower.assignments(items, record), isinstance(step, ast.DeriveStep))
+                ]
             case ast.WhereStep():
                 return [ir.Filter(lower.expr(step.condition, _Scope(record=record)))]
             case ast.SelectStep():
@@ -133,7 +135,9 @@ class _PipelineLowering:
                     for a in step.assignments
                 )
                 every = dt.timedelta(microseconds=int(step.every.value))  # type: ignore[arg-type]
-                return [ir.Aggregate(every, time_name, tuple(k.name for k in step.by), aggregations)]
+                return [
+                    ir.Aggregate(every, time_name, tuple(k.name for k in step.by), aggregations)
+                ]
             case ast.PersistStep():
                 if step.table is None:
                     return []
@@ -222,7 +226,9 @@ class ExprLowering:
             case ast.Call():
                 return self._call(node, type_, scope)
             case ast.Unary(op=op, operand=operand):
-                return ir.Op("neg" if op == "-" else "not", (self.expr(operand, scope),), type_, span)
+                return ir.Op(
+                    "neg" if op == "-" else "not", (self.expr(operand, scope),), type_, span
+                )
             case ast.Binary(op=op, left=left, right=right):
                 args = (self.expr(left, scope), self.expr(right, scope))
                 return ir.Op(op, args, type_, span)  # type: ignore[arg-type]
@@ -263,7 +269,8 @@ class ExprLowering:
         const = self.result.decls.const_expr(name, self.file)
         if const is not None:
             return self.expr(const, _Scope())
-        assert record is not None and record.open, f"unresolved name {name}"
+        assert record is not None, f"unresolved name {name}"
+        assert record.open, f"unresolved name {name}"
         self.open_fields.add(name)
         return ir.Col(name, type_, node.span)
 

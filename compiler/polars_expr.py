@@ -214,7 +214,11 @@ def _json_path(expr: ir.Expr) -> tuple[ir.Expr, str]:
             and node.value.type.kind is t.Kind.JSON
             and isinstance(node.index, ir.Lit)
         ):
-            steps.append(f"[{node.index.value!r}]" if isinstance(node.index.value, str) else f"[{node.index.value}]")
+            steps.append(
+                f"[{node.index.value!r}]"
+                if isinstance(node.index.value, str)
+                else f"[{node.index.value}]"
+            )
             node = node.value
         else:
             break

@@ -73,8 +73,8 @@ def polars_module(pipeline: ir.PipelineIR, source_file: str) -> str:
         has_row = _step(w, exprs, step, has_row)
     w.line()
     w.line(f"outputs['output'] = frame.drop({ROW!r}, strict=False)")
-    w.line("outputs['rejected'] = pl.concat(rejected) if rejected else pl.LazyFrame(schema=REJECTED_SCHEMA)")
-    w.line("outputs['warnings'] = pl.concat(warnings) if warnings else pl.LazyFrame(schema=WARNINGS_SCHEMA)")
+    w.line("outputs['rejected'] = _concat(rejected, REJECTED_SCHEMA)")
+    w.line("outputs['warnings'] = _concat(warnings, WARNINGS_SCHEMA)")
     w.line("return outputs")
     return _header(pipeline, source_file) + "\n".join(w.lines) + "\n"
 
@@ -90,7 +90,7 @@ def _header(pipeline: ir.PipelineIR, source_file: str) -> str:
         f"    {{'id': {r.id!r}, 'rule': {r.text!r}, 'action': {r.action!r}}},\n"
         for r in pipeline.rules
     )
-    return f'''"""Pipeline `{pipeline.name}`, compiled by flowc {version("flowc")} from {source_file}.
+    return f'''"""Pipeline `{pipeline.name}` of {source_file}, compiled by flowc {version("flowc")}.
 
 Generated code: edit the .flow file and run `flowc compile` again. See
 `flowc.compiler.polars_plan` for what `plan` returns.
@@ -119,6 +119,10 @@ REJECTED_SCHEMA = {{
 }}
 
 WARNINGS_SCHEMA = {{"rule": pl.String, "count": pl.UInt32}}
+
+
+def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.LazyFrame:
+    return pl.concat(frames) if frames else pl.LazyFrame(schema=schema)
 
 
 '''
@@ -155,7 +159,9 @@ def _step(w: _Writer, exprs: PolarsExprs, step: ir.Step, has_row: bool) -> bool:
             _validate(w, exprs, rules, has_row)
         case ir.Dedupe(keys=keys):
             w.line("# dedupe: the first record of each key in the batch is kept")
-            w.line(f"frame = frame.unique(subset={list(keys)!r}, keep='first', maintain_order=True)")
+            w.line(
+                f"frame = frame.unique(subset={list(keys)!r}, keep='first', maintain_order=True)"
+            )
         case ir.Aggregate():
             _aggregate(w, exprs, step)
             return False
@@ -175,7 +181,11 @@ def _validate(w: _Writer, exprs: PolarsExprs, rules: tuple[ir.Rule, ...], has_ro
     warning = [r for r in rules if r.action == "warn"]
     if warning:
         items = [f"{failing[r.id]}.sum().alias({r.id!r})" for r in warning]
-        w.block("warnings.append(frame.select(", items, ").unpivot(variable_name='rule', value_name='count'))")
+        w.block(
+            "warnings.append(frame.select(",
+            items,
+            ").unpivot(variable_name='rule', value_name='count'))",
+        )
     if not rejecting:
         return
     chain = "pl"
@@ -224,7 +234,10 @@ def _aggregate(w: _Writer, exprs: PolarsExprs, step: ir.Aggregate) -> None:
     items = [f"{_cast(exprs.lower(e), e.type)}.alias({n!r})" for n, e in step.aggregations]
     w.line("frame = (")
     w.line("frame", 2)
-    w.line(f".with_columns(pl.col({step.time!r}).dt.truncate({_unit(step.every)!r}).alias('bucket'))", 2)
+    w.line(
+        f".with_columns(pl.col({step.time!r}).dt.truncate({_unit(step.every)!r}).alias('bucket'))",
+        2,
+    )
     w.line(f".group_by({keys!r}, maintain_order=True)", 2)
     w.line(".agg(", 2)
     for item in items:

@@ -51,7 +51,9 @@ def sql_type(type_: t.Type, dialect: str = "duckdb") -> exp.DataType:
         case t.Kind.LIST:
             assert type_.elem is not None
             return exp.DataType(
-                this=exp.DataType.Type.ARRAY, expressions=[sql_type(type_.elem, dialect)], nested=True
+                this=exp.DataType.Type.ARRAY,
+                expressions=[sql_type(type_.elem, dialect)],
+                nested=True,
             )
         case t.Kind.STRUCT:
             if postgres:
@@ -120,7 +122,9 @@ class SqlExprs:
                     return exp.JSONExtractScalar(
                         this=self.lower(value), expression=exp.Literal.string(f"$.{name}")
                     )
-                return exp.Dot(this=exp.paren(self.lower(value)), expression=exp.to_identifier(name))
+                return exp.Dot(
+                    this=exp.paren(self.lower(value)), expression=exp.to_identifier(name)
+                )
             case ir.GetIndex(value=value, index=index):
                 # SQL lists count from 1; the language counts from 0.
                 position = exp.Add(this=self.lower(index), expression=exp.Literal.number(1))

@@ -29,7 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     check.add_argument(
-        "--format", choices=_FORMATS, default="text", help="text for people (default) or json for tools"
+        "--format",
+        choices=_FORMATS,
+        default="text",
+        help="text for people (default) or json for tools",
     )
     check.set_defaults(handler=cli_front.check)
 
@@ -104,6 +107,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("mermaid", "dot"), default="mermaid", help="mermaid (default) or dot"
     )
     graph.set_defaults(handler=cli_compile.graph)
+    plan = commands.add_parser(
+        "plan",
+        help="show what `flowc run` would change in a store",
+        description="Compare the tables a program persists to with a store's live tables: "
+        "tables to create, columns to add, types to widen, and breaking changes, which "
+        "`flowc run` refuses unless allowed. Exit status: 0 the plan can be applied, "
+        "1 errors or refused breaking changes, 2 usage error.",
+    )
+    plan.add_argument("path", metavar="PATH", help="a .flow file")
+    plan.add_argument(
+        "--store",
+        metavar="URL",
+        help="postgresql://... or a DuckDB file (default: $FLOWC_STORE, else "
+        ".flowc/<file>.duckdb beside the program)",
+    )
+    plan.add_argument(
+        "--allow-breaking",
+        action="store_true",
+        help="accept breaking changes: they are still never applied, the rest is",
+    )
+    plan.add_argument("--sql", action="store_true", help="also print the SQL statements")
+    plan.set_defaults(handler=cli_compile.plan)
     return parser
 
 

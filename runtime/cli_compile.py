@@ -25,6 +25,13 @@ from flowc.runtime.cli_common import (
     flow_files,
     one_file,
 )
+from flowc.runtime.store_plan import (
+    StoreError,
+    default_store,
+    inspect_store,
+    plan_store,
+    render_plan,
+)
 from flowc.runtime.testing import run_tests
 
 
@@ -124,3 +131,21 @@ def graph(args: argparse.Namespace) -> int:
     print(to_dot(built) if args.format == "dot" else to_mermaid(built), end="")
     return EXIT_OK
 
+
+def plan(args: argparse.Namespace) -> int:
+    path = one_file(args.path)
+    result = checked(path)
+    if result is None:
+        return EXIT_ERRORS
+    compiled = compile_unit(result)
+    url = args.store or default_store(path)
+    try:
+        with inspect_store(url) as inspector:
+            store_plan = plan_store(compiled, inspector)
+    except StoreError as error:
+        print(f"flowc plan: {error}", file=sys.stderr)
+        return EXIT_ERRORS
+    print(render_plan(store_plan, allow_breaking=args.allow_breaking))
+    if args.sql and store_plan.statements:
+        print("\n" + ";\n\n".join(store_plan.statements) + ";")
+    return EXIT_ERRORS if store_plan.breaking and not args.allow_breaking else EXIT_OK

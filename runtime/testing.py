@@ -124,7 +124,9 @@ def literal(expr: ast.Expr) -> Any:
 
 def _frame(batch: pl.DataFrame | list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
     if isinstance(batch, pl.DataFrame):
-        missing = [pl.lit(None, dtype=d).alias(n) for n, d in schema.items() if n not in batch.columns]
+        missing = [
+            pl.lit(None, dtype=d).alias(n) for n, d in schema.items() if n not in batch.columns
+        ]
         return batch.with_columns(missing).select(list(schema)) if schema else batch
     rows = [
         {name: _to_column(row.get(name), dtype) for name, dtype in schema.items()} for row in batch

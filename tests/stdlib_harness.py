@@ -29,7 +29,9 @@ class ExampleError(AssertionError):
     pass
 
 
-def _checked(text: str, fields: dict[str, t.Type] | None = None, aggregate: bool = False) -> ir.Expr:
+def _checked(
+    text: str, fields: dict[str, t.Type] | None = None, aggregate: bool = False
+) -> ir.Expr:
     checked = check_expression(text, fields, aggregate=aggregate)
     if checked.expr is None:
         raise ExampleError(f"{text!r} does not check: {[d.message for d in checked.diagnostics]}")
@@ -84,7 +86,9 @@ def run_duckdb(function: Function, example: Example) -> Any:
     if data is not None:
         values, type_ = data
         rows = exp.values(
-            [(SqlExprs("duckdb").lower(ir.Lit(v, type_)),) for v in values], alias="t", columns=["x"]
+            [(SqlExprs("duckdb").lower(ir.Lit(v, type_)),) for v in values],
+            alias="t",
+            columns=["x"],
         )
         select = select.from_(rows)
     sql = select.sql(dialect="duckdb")
@@ -105,7 +109,11 @@ def same(actual: Any, expected: Any) -> bool:
     if isinstance(expected, list) and isinstance(actual, list):
         return len(actual) == len(expected) and all(map(same, actual, expected))
     if isinstance(expected, dict) and isinstance(actual, dict):
-        return actual.keys() == expected.keys() and all(same(actual[k], expected[k]) for k in actual)
-    return bool(actual == expected) and type(actual) is type(expected) or (
-        isinstance(expected, int) and isinstance(actual, int) and actual == expected
+        return actual.keys() == expected.keys() and all(
+            same(actual[k], expected[k]) for k in actual
+        )
+    return (
+        (bool(actual == expected)
+        and type(actual) is type(expected))
+        or (isinstance(expected, int) and isinstance(actual, int) and actual == expected)
     )

@@ -32,7 +32,5 @@ def test_sql_lowering(function: Function, example: Example) -> None:
 
 
 def test_every_function_has_both_lowerings() -> None:
-    missing = sorted(
-        name for name, fn in REGISTRY.items() if fn.polars is None or fn.sql is None
-    )
+    missing = sorted(name for name, fn in REGISTRY.items() if fn.polars is None or fn.sql is None)
     assert missing == []
