@@ -497,9 +497,14 @@ class _Checker:
             "source": "no pipeline reads this source",
             "sink": "no pipeline sends to this sink",
         }
+        # A file without pipelines is a library of constants, functions and types for the
+        # files that import it: nothing in it is unused on its own.
+        library = not any(isinstance(d, ast.Pipeline) for d in root.decls)
         for name, declared in self.symbols.by_name.items():
             what = kinds.get(type(declared.decl))
             if what is None or name in used or declared.file != self.unit.root:
+                continue
+            if library and what in ("constant", "function", "type"):
                 continue
             decl_ident = ast.decl_name(declared.decl)
             assert decl_ident is not None

@@ -33,6 +33,7 @@ class Declarations:
         if found is None:
             return None
         assert isinstance(found.decl, ast.Const)
+        self.used.add(name)  # read by a configuration block
         return found.decl.value
 
     def const_type(self, name: str, file: str) -> Typed | None:

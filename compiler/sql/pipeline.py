@@ -14,8 +14,9 @@ import sqlglot.expressions as exp
 
 from flowc.compiler import ir
 from flowc.compiler.sql.spec import ContinuousAggregateSpec
-from flowc.compiler.sql_expr import SqlExprs, sql_literal
+from flowc.compiler.sql_expr import SqlExprs, SqlLoweringError, sql_literal
 from flowc.dsl import types as t
+from flowc.stdlib.lowering import LoweringUnsupported
 
 ROW = "__row"
 RULE = "__rule"
@@ -149,13 +150,19 @@ class PipelineSql:
 
 
 def time_bucket(every: dt.timedelta, column: exp.Expression) -> exp.Expression:
-    """TimescaleDB's and DuckDB's `time_bucket(INTERVAL, ts)`: windows aligned to the epoch.
+    """`time_bucket(INTERVAL, ts)` of TimescaleDB and DuckDB, aligned like Polars' truncate.
 
-    Both align buckets shorter than a week to 2000-01-01 UTC, which coincides with the Unix
-    epoch's alignment for every width dividing a day (Polars' `dt.truncate`).
+    Their default origin, 2000-01-03 00:00 UTC, is a whole number of days after the Unix
+    epoch, so for widths that divide a day the buckets are the epoch-aligned ones Polars
+    makes; other widths (7h, a week) get the epoch as an explicit origin, which
+    continuous aggregates accept from TimescaleDB 2.15.
     """
     interval = sql_literal(every, t.DURATION)
-    return exp.Anonymous(this="time_bucket", expressions=[interval, column])
+    arguments: list[exp.Expression] = [interval, column]
+    if dt.timedelta(days=1) % every:
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        arguments.append(sql_literal(epoch, t.TIMESTAMP))
+    return exp.Anonymous(this="time_bucket", expressions=arguments)
 
 
 def continuous_aggregate(
@@ -170,7 +177,10 @@ def continuous_aggregate(
     exprs = SqlExprs("postgres")
     for step in pipeline.steps:
         if isinstance(step, ir.Filter):
-            filters.append(exprs.lower(step.condition))
+            try:
+                filters.append(exprs.lower(step.condition))
+            except (LoweringUnsupported, SqlLoweringError):
+                return None
             continue
         if not isinstance(step, ir.Aggregate):
             return None
@@ -178,7 +188,10 @@ def continuous_aggregate(
             return None
         bucket = time_bucket(step.every, _col(step.time))
         keys = [bucket.as_("bucket", quoted=True), *(_col(k) for k in step.by)]
-        aggregations = [exprs.lower(e).as_(n, quoted=True) for n, e in step.aggregations]
+        try:
+            aggregations = [exprs.lower(e).as_(n, quoted=True) for n, e in step.aggregations]
+        except (LoweringUnsupported, SqlLoweringError):
+            return None  # not expressible in a continuous aggregate: computed by the runtime
         select = exp.select(*keys, *aggregations).from_(
             exp.to_identifier(source_table, quoted=True)
         )

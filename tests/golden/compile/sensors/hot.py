@@ -1,0 +1,60 @@
+"""Pipeline `hot` of sensors.flow, compiled by flowc 0.1.0.
+
+Generated code: edit the .flow file and run `flowc compile` again. See
+`flowc.compiler.polars_plan` for what `plan` returns.
+"""
+
+import datetime as dt
+
+import polars as pl
+
+PIPELINE = 'hot'
+UPSTREAM = 'readings'
+
+INPUT_SCHEMA = {
+    'ts': pl.Datetime("us", "UTC"),
+    'sensor': pl.String,
+    'temp_c': pl.Float64,
+}
+
+OUTPUT_SCHEMA = {
+    'ts': pl.Datetime("us", "UTC"),
+    'sensor': pl.String,
+    'temp_c': pl.Float64,
+}
+
+RULES = [
+]
+
+REJECTED_SCHEMA = {
+    '__row': pl.UInt32,
+    "rule": pl.String,
+    "action": pl.String,
+    "reason": pl.String,
+    "record": pl.String,
+}
+
+WARNINGS_SCHEMA = {"rule": pl.String, "count": pl.UInt32}
+
+
+def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.LazyFrame:
+    return pl.concat(frames) if frames else pl.LazyFrame(schema=schema)
+
+
+def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
+    """The plan of `hot` for one batch; `now` is the batch's time."""
+    frame = records.with_row_index('__row')
+    rejected: list[pl.LazyFrame] = []
+    warnings: list[pl.LazyFrame] = []
+    outputs: dict[str, pl.LazyFrame] = {}
+
+    # where: a null condition drops the record, like false
+    frame = frame.filter((pl.col('temp_c') > 30.0))
+
+    # sink alerts
+    outputs['sink:alerts'] = frame.drop('__row', strict=False)
+
+    outputs['output'] = frame.drop('__row', strict=False)
+    outputs['rejected'] = _concat(rejected, REJECTED_SCHEMA)
+    outputs['warnings'] = _concat(warnings, WARNINGS_SCHEMA)
+    return outputs

@@ -1,0 +1,71 @@
+"""Pipeline `hourly` of sensors.flow, compiled by flowc 0.1.0.
+
+Generated code: edit the .flow file and run `flowc compile` again. See
+`flowc.compiler.polars_plan` for what `plan` returns.
+"""
+
+import datetime as dt
+
+import polars as pl
+
+PIPELINE = 'hourly'
+UPSTREAM = 'readings'
+
+INPUT_SCHEMA = {
+    'ts': pl.Datetime("us", "UTC"),
+    'sensor': pl.String,
+    'temp_c': pl.Float64,
+}
+
+OUTPUT_SCHEMA = {
+    'bucket': pl.Datetime("us", "UTC"),
+    'sensor': pl.String,
+    'mean_temp': pl.Float64,
+    'readings': pl.Int64,
+}
+
+RULES = [
+]
+
+REJECTED_SCHEMA = {
+    '__row': pl.UInt32,
+    "rule": pl.String,
+    "action": pl.String,
+    "reason": pl.String,
+    "record": pl.String,
+}
+
+WARNINGS_SCHEMA = {"rule": pl.String, "count": pl.UInt32}
+
+
+def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.LazyFrame:
+    return pl.concat(frames) if frames else pl.LazyFrame(schema=schema)
+
+
+def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
+    """The plan of `hourly` for one batch; `now` is the batch's time."""
+    frame = records.with_row_index('__row')
+    rejected: list[pl.LazyFrame] = []
+    warnings: list[pl.LazyFrame] = []
+    outputs: dict[str, pl.LazyFrame] = {}
+
+    # aggregate every 1h: tumbling windows aligned to the epoch (UTC)
+    frame = (
+        frame
+        .with_columns(pl.col('ts').dt.truncate('1h').alias('bucket'))
+        .group_by(['bucket', 'sensor'], maintain_order=True)
+        .agg(
+            pl.col('temp_c').mean().cast(pl.Float64).alias('mean_temp'),
+            pl.len().cast(pl.Int64).alias('readings'),
+        )
+        .sort(['bucket', 'sensor'])
+        .with_row_index('__row')
+    )
+
+    # persist readings_hourly
+    outputs['persist'] = frame.drop('__row', strict=False)
+
+    outputs['output'] = frame.drop('__row', strict=False)
+    outputs['rejected'] = _concat(rejected, REJECTED_SCHEMA)
+    outputs['warnings'] = _concat(warnings, WARNINGS_SCHEMA)
+    return outputs
