@@ -42,6 +42,7 @@ source s: file {
 pipeline mapped from s {
   map {
     id = id
+    count = count
     city = city ?? "unknown"
     temp = temp
     warm = temp > 20.0
