@@ -76,10 +76,18 @@ def polars_module(pipeline: ir.PipelineIR, source_file: str) -> str:
     w.line("outputs['rejected'] = _concat(rejected, REJECTED_SCHEMA)")
     w.line("outputs['warnings'] = _concat(warnings, WARNINGS_SCHEMA)")
     w.line("return outputs")
-    return _header(pipeline, source_file) + "\n".join(w.lines) + "\n"
+    body = "\n".join(w.lines) + "\n"
+    return _header(pipeline, source_file, _plugins(body)) + body
 
 
-def _header(pipeline: ir.PipelineIR, source_file: str) -> str:
+def _plugins(body: str) -> str:
+    """Imports of Polars plugins whose expression namespaces the plan uses."""
+    if ".chash." in body or ".nchash." in body:
+        return "import polars_hash  # noqa: F401 - registers the .chash and .nchash namespaces\n"
+    return ""
+
+
+def _header(pipeline: ir.PipelineIR, source_file: str, plugins: str = "") -> str:
     def schema(fields: ir.Schema) -> str:
         if not fields.fields:
             return "{}"
@@ -99,7 +107,7 @@ Generated code: edit the .flow file and run `flowc compile` again. See
 import datetime as dt
 
 import polars as pl
-
+{plugins}
 PIPELINE = {pipeline.name!r}
 UPSTREAM = {pipeline.upstream!r}
 

@@ -128,7 +128,8 @@ class SqlExprs:
             case ir.GetIndex(value=value, index=index):
                 # SQL lists count from 1; the language counts from 0.
                 position = exp.Add(this=self.lower(index), expression=exp.Literal.number(1))
-                return exp.Bracket(this=self.lower(value), expressions=[position])
+                # offset=1: the position is already 1-based, so sqlglot must not shift it.
+                return exp.Bracket(this=self.lower(value), expressions=[position], offset=1)
             case ir.MakeList(items=items):
                 return exp.Array(expressions=[self.lower(i) for i in items])
             case ir.MakeStruct(fields=fields):

@@ -74,7 +74,8 @@ def run_polars(function: Function, example: Example) -> Any:
         values, type_ = data
         source = pl.DataFrame({"x": values}, schema={"x": eval(dtype(type_), {"pl": pl})})
         frame = source.select(result)
-    return frame.item()
+    value = frame.item()
+    return value.to_list() if isinstance(value, pl.Series) else value
 
 
 def run_duckdb(function: Function, example: Example) -> Any:

@@ -1,0 +1,185 @@
+"""The runtime: a compiled program wired to its store, sources, pipelines and sinks.
+
+`Runtime.start` compiles the program in memory, opens the store and applies its plan
+(creating or migrating tables), and builds one runner per pipeline; downstream pipelines
+subscribe to their upstream's channel. `run_once` runs every polled source once and
+waits for everything downstream; the server (`flowc.runtime.serve`) keeps it running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from flowc.compiler.artifacts import Compiled, compile_unit
+from flowc.compiler.checker import CheckResult
+from flowc.compiler.manifest import Pipeline, Source
+from flowc.compiler.polars_plan import PlanModule
+from flowc.compiler.sql.spec import TableSpec
+from flowc.runtime.cache import RecordCache
+from flowc.runtime.executor import Batch, BatchOutcome, Clock, PipelineRunner, utc_now
+from flowc.runtime.metrics import Metrics
+from flowc.runtime.pubsub import InProcessBroker, channel
+from flowc.runtime.sources.generate import Generator
+from flowc.runtime.store.base import RunRecord, Store
+from flowc.runtime.store_plan import StorePlan
+from flowc.stdlib.connectors.generate import GenerateSource
+
+BatchHandler = Callable[[Batch], Awaitable[None]]
+
+
+@dataclass
+class PipelineSummary:
+    name: str
+    records_in: int = 0
+    records_out: int = 0
+    stored: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class Runtime:
+    """Everything `flowc run` runs, for one program."""
+
+    compiled: Compiled
+    result: CheckResult
+    store: Store
+    plan: StorePlan
+    broker: InProcessBroker = field(default_factory=InProcessBroker)
+    metrics: Metrics = field(default_factory=Metrics)
+    clock: Clock = utc_now
+    runners: dict[str, PipelineRunner] = field(default_factory=dict)
+    caches: dict[str, RecordCache] = field(default_factory=dict)
+    generators: dict[str, Generator] = field(default_factory=dict)
+    pending: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @classmethod
+    async def start(
+        cls, result: CheckResult, store: Store, *, allow_breaking: bool = False, clock: Clock = utc_now
+    ) -> Runtime:
+        compiled = compile_unit(result)
+        plan = await store.prepare(compiled, allow_breaking=allow_breaking)
+        runtime = cls(compiled, result, store, plan, clock=clock)
+        runtime._build()
+        return runtime
+
+    # ---- wiring ----
+
+    def _build(self) -> None:
+        manifest = self.compiled.manifest
+        for spec in manifest.pipelines:
+            plan = PlanModule(self.compiled.files[spec.plan], spec.plan)
+            cache = RecordCache(spec.cache)
+            self.caches[spec.name] = cache
+            table = self._table(spec)
+            self.runners[spec.name] = PipelineRunner(
+                spec=spec,
+                plan=plan,
+                store=self.store,
+                metrics=self.metrics.of(spec.name),
+                broker=self.broker,
+                cache=cache,
+                table=table,
+                clock=self.clock,
+            )
+        for spec in manifest.pipelines:
+            if spec.upstream_kind == "pipeline":
+                self.broker.on(channel(spec.upstream), self._downstream(spec))
+        for source in manifest.sources:
+            if source.kind == "generate":
+                config = GenerateSource.model_validate(source.config)
+                self.generators[source.name] = Generator(config)
+
+    def _table(self, spec: Pipeline) -> TableSpec | None:
+        if spec.storage is None:
+            return None
+        # On TimescaleDB a continuous aggregate is computed by the database itself.
+        if spec.storage.continuous_aggregate and self.store.dialect == "timescale":
+            return None
+        return self.compiled.tables[spec.name]
+
+    def _downstream(self, spec: Pipeline) -> Callable[[pl.DataFrame], Awaitable[None]]:
+        runner_name = spec.name
+
+        async def handle(output: pl.DataFrame) -> None:
+            runner = self.runners[runner_name]
+            await runner.process(Batch(_conform(output, runner.plan.input_schema)))
+
+        return handle
+
+    def readers(self, source: str) -> list[PipelineRunner]:
+        return [r for r in self.runners.values() if r.spec.upstream == source and r.spec.upstream_kind == "source"]
+
+    # ---- running ----
+
+    async def emit(self, source: str, batch: Batch) -> list[BatchOutcome]:
+        """Hand a source's batch to every pipeline that reads the source."""
+        outcomes = []
+        for runner in self.readers(source):
+            frame = _conform(batch.frame, runner.plan.input_schema)
+            outcomes.append(await runner.process(Batch(frame, batch.raw)))
+        return outcomes
+
+    async def run_source_once(self, source: Source) -> None:
+        started = self.clock()
+        error: str | None = None
+        try:
+            if source.kind == "generate":
+                generator = self.generators[source.name]
+                for frame in generator.batches(self.clock()) if generator.config.count else [
+                    generator.next_batch(self.clock())
+                ]:
+                    await self.emit(source.name, Batch(frame))
+            else:
+                raise NotImplementedError(f"`{source.kind}` sources run with the server")
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            await self._record_runs(source.name, started, error)
+
+    async def _record_runs(self, source: str, started: dt.datetime, error: str | None) -> None:
+        finished = self.clock()
+        for runner in self.readers(source):
+            m = runner.metrics
+            m.runs += 1
+            if error:
+                m.failures += 1
+                m.last_error = error
+            await self.store.record_run(
+                RunRecord(runner.spec.name, started, finished, m.records_in, m.records_out,
+                          m.rejected, m.stored, error)  # fmt: skip
+            )
+
+    async def run_once(self) -> dict[str, PipelineSummary]:
+        """Every polled source once (generate, file, http), and all that follows from it."""
+        for source in self.compiled.manifest.sources:
+            if source.kind in ("generate",):
+                await self.run_source_once(source)
+        return self.summary()
+
+    def summary(self) -> dict[str, PipelineSummary]:
+        out = {}
+        for name, m in self.metrics.pipelines.items():
+            out[name] = PipelineSummary(name, m.records_in, m.records_out, m.stored, m.rejected)
+        return out
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The frame with exactly the schema a plan expects: missing fields null, extras dropped."""
+    columns = [
+        (pl.col(n) if n in frame.columns else pl.lit(None)).cast(d).alias(n) for n, d in schema.items()
+    ]
+    return frame.select(columns)
+
+
+def default_store_path(program: Path) -> Path:
+    return program.parent / ".flowc" / f"{program.stem}.duckdb"

@@ -1,0 +1,1 @@
+"""Sinks: where batches go besides the store, each on its own task."""

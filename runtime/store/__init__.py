@@ -1,0 +1,1 @@
+"""Stores: where persisted pipelines write, and where the runtime keeps its state."""
