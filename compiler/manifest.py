@@ -9,8 +9,9 @@ object in memory.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from importlib.metadata import version
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,6 +19,8 @@ from flowc.compiler import ir
 from flowc.compiler.checker import CheckResult
 from flowc.compiler.lower import literal
 from flowc.dsl import ast
+
+M = TypeVar("M", bound=BaseModel)
 
 MANIFEST_VERSION = 1  # bumped when a field changes meaning or goes away
 
@@ -107,6 +110,17 @@ class Manifest(_Model):
     dashboards: list[Dashboard]
 
 
+def _config(model: BaseModel | None) -> dict[str, Any]:
+    """A connector's validated settings as JSON; unset ones are left out."""
+    return model.model_dump(mode="json", exclude_none=True) if model is not None else {}
+
+
+def connector_config(model: type[M], config: dict[str, Any]) -> M:
+    """A connector's settings read back from the manifest, in the model's JSON mode (which
+    reads durations written as `"5m"` and secrets written as `{"name": VAR}`)."""
+    return model.model_validate_json(json.dumps(config))
+
+
 def _fields(schema: ir.Schema) -> list[Field]:
     return [Field(name=n, type=str(t)) for n, t in schema.fields]
 
@@ -124,7 +138,7 @@ def build_manifest(
     """The manifest of a checked, lowered unit; `ddl_files` maps pipeline -> dialect -> file."""
     sources = []
     for name, info in sorted(result.sources.items()):
-        config = info.config.model_dump(mode="json") if info.config is not None else {}
+        config = _config(info.config)
         every = getattr(info.config, "every", None)
         schema = None
         if not info.record.open:
@@ -145,7 +159,7 @@ def build_manifest(
             name=name,
             kind=info.kind,
             file=info.file,
-            config=info.config.model_dump(mode="json") if info.config is not None else {},
+            config=_config(info.config),
         )
         for name, info in sorted(result.sinks.items())
     ]

@@ -8,27 +8,27 @@ waits for everything downstream; the server (`flowc.runtime.serve`) keeps it run
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from flowc.compiler.artifacts import Compiled, compile_unit
 from flowc.compiler.checker import CheckResult
-from flowc.compiler.manifest import Pipeline, Source
+from flowc.compiler.manifest import Pipeline
 from flowc.compiler.polars_plan import PlanModule
 from flowc.compiler.sql.spec import TableSpec
 from flowc.runtime.cache import RecordCache
 from flowc.runtime.executor import Batch, BatchOutcome, Clock, PipelineRunner, utc_now
 from flowc.runtime.metrics import Metrics
 from flowc.runtime.pubsub import InProcessBroker, channel
-from flowc.runtime.sources.generate import Generator
+from flowc.runtime.sources.base import PolledSource, RunResult
+from flowc.runtime.sources.build import build_source
 from flowc.runtime.store.base import RunRecord, Store
 from flowc.runtime.store_plan import StorePlan
-from flowc.stdlib.connectors.generate import GenerateSource
 
 BatchHandler = Callable[[Batch], Awaitable[None]]
 
@@ -55,16 +55,23 @@ class Runtime:
     clock: Clock = utc_now
     runners: dict[str, PipelineRunner] = field(default_factory=dict)
     caches: dict[str, RecordCache] = field(default_factory=dict)
-    generators: dict[str, Generator] = field(default_factory=dict)
-    pending: set[asyncio.Task[None]] = field(default_factory=set)
+    sources: dict[str, PolledSource] = field(default_factory=dict)
+    base_dir: Path = field(default_factory=Path.cwd)
+    scheduler: Any = None  # set by `serve`: the API triggers runs through it
 
     @classmethod
     async def start(
-        cls, result: CheckResult, store: Store, *, allow_breaking: bool = False, clock: Clock = utc_now
+        cls,
+        result: CheckResult,
+        store: Store,
+        *,
+        allow_breaking: bool = False,
+        clock: Clock = utc_now,
     ) -> Runtime:
         compiled = compile_unit(result)
         plan = await store.prepare(compiled, allow_breaking=allow_breaking)
-        runtime = cls(compiled, result, store, plan, clock=clock)
+        base_dir = Path(result.unit.root).resolve().parent
+        runtime = cls(compiled, result, store, plan, clock=clock, base_dir=base_dir)
         runtime._build()
         return runtime
 
@@ -91,9 +98,9 @@ class Runtime:
             if spec.upstream_kind == "pipeline":
                 self.broker.on(channel(spec.upstream), self._downstream(spec))
         for source in manifest.sources:
-            if source.kind == "generate":
-                config = GenerateSource.model_validate(source.config)
-                self.generators[source.name] = Generator(config)
+            polled = build_source(source, self.base_dir, self.clock)
+            if polled is not None:
+                self.sources[source.name] = polled
 
     def _table(self, spec: Pipeline) -> TableSpec | None:
         if spec.storage is None:
@@ -113,7 +120,11 @@ class Runtime:
         return handle
 
     def readers(self, source: str) -> list[PipelineRunner]:
-        return [r for r in self.runners.values() if r.spec.upstream == source and r.spec.upstream_kind == "source"]
+        return [
+            r
+            for r in self.runners.values()
+            if r.spec.upstream == source and r.spec.upstream_kind == "source"
+        ]
 
     # ---- running ----
 
@@ -125,23 +136,18 @@ class Runtime:
             outcomes.append(await runner.process(Batch(frame, batch.raw)))
         return outcomes
 
-    async def run_source_once(self, source: Source) -> None:
+    async def run_source(self, name: str) -> RunResult:
+        """One run of a polled source: its batches through every pipeline downstream."""
+        source = self.sources[name]
         started = self.clock()
         error: str | None = None
         try:
-            if source.kind == "generate":
-                generator = self.generators[source.name]
-                for frame in generator.batches(self.clock()) if generator.config.count else [
-                    generator.next_batch(self.clock())
-                ]:
-                    await self.emit(source.name, Batch(frame))
-            else:
-                raise NotImplementedError(f"`{source.kind}` sources run with the server")
+            return await source.run_once(lambda batch: self.emit(name, batch), self.store)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            await self._record_runs(source.name, started, error)
+            await self._record_runs(name, started, error)
 
     async def _record_runs(self, source: str, started: dt.datetime, error: str | None) -> None:
         finished = self.clock()
@@ -152,15 +158,22 @@ class Runtime:
                 m.failures += 1
                 m.last_error = error
             await self.store.record_run(
-                RunRecord(runner.spec.name, started, finished, m.records_in, m.records_out,
-                          m.rejected, m.stored, error)  # fmt: skip
+                RunRecord(
+                    runner.spec.name,
+                    started,
+                    finished,
+                    m.records_in,
+                    m.records_out,
+                    m.rejected,
+                    m.stored,
+                    error,
+                )  # fmt: skip
             )
 
     async def run_once(self) -> dict[str, PipelineSummary]:
-        """Every polled source once (generate, file, http), and all that follows from it."""
-        for source in self.compiled.manifest.sources:
-            if source.kind in ("generate",):
-                await self.run_source_once(source)
+        """Every polled source once, and everything that follows from it."""
+        for name in self.sources:
+            await self.run_source(name)
         return self.summary()
 
     def summary(self) -> dict[str, PipelineSummary]:
@@ -169,14 +182,25 @@ class Runtime:
             out[name] = PipelineSummary(name, m.records_in, m.records_out, m.stored, m.rejected)
         return out
 
+    async def replay(self) -> None:
+        """Before serving: re-emit what a previous process accepted but did not finish."""
+        return
+
+    async def drain(self) -> None:
+        """Stop: let sinks deliver what they hold, then close sources and the store."""
+        await self.close()
+
     async def close(self) -> None:
+        for source in self.sources.values():
+            await source.close()
         await self.store.close()
 
 
 def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """The frame with exactly the schema a plan expects: missing fields null, extras dropped."""
     columns = [
-        (pl.col(n) if n in frame.columns else pl.lit(None)).cast(d).alias(n) for n, d in schema.items()
+        (pl.col(n) if n in frame.columns else pl.lit(None)).cast(d).alias(n)
+        for n, d in schema.items()
     ]
     return frame.select(columns)
 

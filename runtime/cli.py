@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import version
 
-from flowc.runtime import cli_compile, cli_front
+from flowc.runtime import cli_compile, cli_front, cli_run
 from flowc.runtime.cli_common import EXIT_USAGE, UsageError
 
 _FORMATS = ("text", "json")
@@ -129,6 +129,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--sql", action="store_true", help="also print the SQL statements")
     plan.set_defaults(handler=cli_compile.plan)
+
+    run = commands.add_parser(
+        "run",
+        help="run a program: poll, receive webhooks, process, store, send",
+        description="Compile a program in memory, create or migrate its tables in the store "
+        "(the same plan `flowc plan` shows), and run it: polled sources on their schedule, "
+        "webhooks and the API on the HTTP server, until SIGINT or SIGTERM. With --once, run "
+        "every polled source once, wait for everything downstream, print a summary and exit.",
+    )
+    run.add_argument("path", metavar="PATH", help="a .flow file")
+    run.add_argument(
+        "--store",
+        metavar="URL",
+        help="postgresql://... (TimescaleDB when installed) or a DuckDB file (default: "
+        "$FLOWC_STORE, else .flowc/<file>.duckdb beside the program)",
+    )
+    run.add_argument("--once", action="store_true", help="run the polled sources once and exit")
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=8321, help="port to listen on (default 8321)")
+    run.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text with a live status on a terminal (default), or JSON lines",
+    )
+    run.add_argument(
+        "--allow-breaking",
+        action="store_true",
+        help="start even when the store has breaking differences (they are not applied)",
+    )
+    run.set_defaults(handler=cli_run.run)
     return parser
 
 

@@ -1,14 +1,16 @@
-"""`flowc run`: the runtime's command."""
+"""`flowc run`: compile in memory, prepare the store, then run once or serve."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
-from pathlib import Path
 
+from flowc.compiler.checker import CheckResult
 from flowc.runtime.app import Runtime, default_store_path
-from flowc.runtime.cli_common import EXIT_ERRORS, EXIT_OK, UsageError, checked, one_file
+from flowc.runtime.cli_common import EXIT_ERRORS, EXIT_OK, checked, one_file
+from flowc.runtime.progress import configure_logging
 from flowc.runtime.store.base import BreakingChanges
 from flowc.runtime.store.open import open_store
 from flowc.runtime.store_plan import STORE_ENV, StoreError, redact
@@ -19,38 +21,40 @@ def run(args: argparse.Namespace) -> int:
     result = checked(path)
     if result is None:
         return EXIT_ERRORS
-    url = args.store or _env_store() or str(default_store_path(path))
-    if not args.once:
-        raise UsageError("serving (without --once) needs the HTTP server, which is not built yet")
+    configure_logging(args.log_format)
+    url = args.store or os.environ.get(STORE_ENV) or str(default_store_path(path))
     try:
-        return asyncio.run(_run_once(result, url, args.allow_breaking))
+        return asyncio.run(_run(result, url, args))
     except (StoreError, BreakingChanges) as error:
         print(f"flowc run: {error}", file=sys.stderr)
         return EXIT_ERRORS
 
 
-def _env_store() -> str | None:
-    import os
-
-    return os.environ.get(STORE_ENV)
-
-
-async def _run_once(result: object, url: str, allow_breaking: bool) -> int:
-    from flowc.compiler.checker import CheckResult
-
-    assert isinstance(result, CheckResult)
+async def _run(result: CheckResult, url: str, args: argparse.Namespace) -> int:
     store = await open_store(url)
+    print(f"store: {redact(store.description)}", file=sys.stderr)
+    for warning in getattr(store, "warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     try:
-        runtime = await Runtime.start(result, store, allow_breaking=allow_breaking)
-        print(f"store: {redact(store.description)}", file=sys.stderr)
-        summary = await runtime.run_once()
-    finally:
+        runtime = await Runtime.start(result, store, allow_breaking=args.allow_breaking)
+    except BaseException:
         await store.close()
-    width = max((len(n) for n in summary), default=8)
-    print(f"{'pipeline':<{width}}  {'in':>8}  {'out':>8}  {'stored':>8}  {'rejected':>8}")
-    for name, s in summary.items():
-        print(f"{name:<{width}}  {s.records_in:>8}  {s.records_out:>8}  {s.stored:>8}  {s.rejected:>8}")
+        raise
+    if args.once:
+        try:
+            await runtime.replay()
+            summary = await runtime.run_once()
+        finally:
+            await runtime.drain()
+        width = max((len(n) for n in summary), default=8)
+        print(f"{'pipeline':<{width}}  {'in':>9}  {'out':>9}  {'stored':>9}  {'rejected':>9}")
+        for name, s in summary.items():
+            print(
+                f"{name:<{width}}  {s.records_in:>9}  {s.records_out:>9}  "
+                f"{s.stored:>9}  {s.rejected:>9}"
+            )
+        return EXIT_OK
+    from flowc.runtime.serve import serve
+
+    await serve(runtime, args.host, args.port, progress=args.log_format != "json")
     return EXIT_OK
-
-
-_ = Path

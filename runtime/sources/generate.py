@@ -7,13 +7,15 @@ few vectorised calls, not a million Python ones. With a `seed`, runs repeat exac
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import polars as pl
 
 from flowc.compiler.polars_expr import dtype
 from flowc.dsl.types import parse_spec
+from flowc.runtime.executor import Batch
+from flowc.runtime.sources.base import Emit, RunResult, SourceState
 from flowc.stdlib.connectors.generate import FieldSpec, GenerateSource, generated_schema
 
 
@@ -36,9 +38,7 @@ class Generator:
         size = self.config.batch_size()
         if self.config.count is not None:
             size = min(size, self.config.count - self.produced)
-        columns = {
-            name: self._column(spec, size, now) for name, spec in self.config.fields.items()
-        }
+        columns = {name: self._column(spec, size, now) for name, spec in self.config.fields.items()}
         frame = pl.DataFrame(columns).cast(self.schema)  # type: ignore[arg-type]
         self.produced += size
         return frame
@@ -76,3 +76,32 @@ class Generator:
             mask = pl.Series(rng.random(size) < spec.null_rate)
             values = values.zip_with(~mask, pl.Series([None] * size, dtype=values.dtype))
         return values
+
+
+class GenerateSourceRunner:
+    """The `generate` source as a PolledSource: one batch per run, or all of `count`
+    when the source has neither `rate` nor `every` (a fixed data set, as fast as possible)."""
+
+    def __init__(self, name: str, config: GenerateSource, clock: Callable[[], dt.datetime]) -> None:
+        self.name = name
+        self.config = config
+        self.generator = Generator(config)
+        self.clock = clock
+
+    @property
+    def paced(self) -> bool:
+        return self.config.rate is not None or self.config.every is not None
+
+    async def run_once(self, emit: Emit, state: SourceState) -> RunResult:
+        result = RunResult()
+        while not self.generator.exhausted:
+            frame = self.generator.next_batch(self.clock())
+            await emit(Batch(frame))
+            result.records += frame.height
+            result.batches += 1
+            if self.paced:
+                break
+        return result
+
+    async def close(self) -> None:
+        return None
