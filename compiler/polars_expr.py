@@ -122,6 +122,9 @@ class PolarsExprs:
                 constant = literal_value(expr)
                 if constant is not NOT_LITERAL:
                     return f"pl.lit({python_value(constant)}, dtype={dtype(type_)})"
+                if any(i.type.kind is t.Kind.LIST for i in items):
+                    # concat_list flattens list items: [[1], [2]] would become [1, 2].
+                    raise PolarsLoweringError("a list of lists is only supported as a constant")
                 return "pl.concat_list([" + ", ".join(self.lower(i) for i in items) + "])"
             case ir.MakeStruct(fields=fields):
                 parts = ", ".join(f"{self.lower(v)}.alias({n!r})" for n, v in fields)

@@ -119,19 +119,28 @@ class SqlExprs:
                 return case.else_(self.lower(otherwise))
             case ir.GetField(value=value, name=name):
                 if value.type.kind is t.Kind.JSON:
-                    return exp.JSONExtractScalar(
-                        this=self.lower(value), expression=exp.Literal.string(f"$.{name}")
-                    )
+                    return self._json_path(expr)
                 return exp.Dot(
                     this=exp.paren(self.lower(value)), expression=exp.to_identifier(name)
                 )
+            case ir.GetIndex(value=value) if value.type.kind is t.Kind.JSON:
+                return self._json_path(expr)
             case ir.GetIndex(value=value, index=index):
                 # SQL lists count from 1; the language counts from 0.
                 position = exp.Add(this=self.lower(index), expression=exp.Literal.number(1))
                 # offset=1: the position is already 1-based, so sqlglot must not shift it.
                 return exp.Bracket(this=self.lower(value), expressions=[position], offset=1)
-            case ir.MakeList(items=items):
-                return exp.Array(expressions=[self.lower(i) for i in items])
+            case ir.MakeList(items=items, type=list_type):
+                assert list_type.elem is not None
+                elem = list_type.elem
+                # A null item takes the list's element type (an untyped NULL would be TEXT).
+                lowered = [
+                    sql_literal(None, elem, self.dialect)
+                    if isinstance(i, ir.Lit) and i.value is None
+                    else self.lower(i)
+                    for i in items
+                ]
+                return exp.Array(expressions=lowered)
             case ir.MakeStruct(fields=fields):
                 return exp.Struct(
                     expressions=[
@@ -140,6 +149,32 @@ class SqlExprs:
                     ]
                 )
         raise AssertionError(f"unhandled IR {type(expr).__name__}")
+
+    def _json_path(self, expr: ir.Expr) -> exp.Expression:
+        """A chain of accesses into json as one path: `j.a[0].b` is one extraction."""
+        steps: list[str | int] = []
+        node = expr
+        while isinstance(node, ir.GetField | ir.GetIndex) and node.value.type.kind is t.Kind.JSON:
+            if isinstance(node, ir.GetField):
+                steps.append(node.name)
+            elif isinstance(node.index, ir.Lit) and isinstance(node.index.value, int | str):
+                steps.append(node.index.value)
+            else:
+                break
+            node = node.value
+        steps.reverse()
+        base = self.lower(node)
+        if self.dialect != "duckdb":
+            # JSONB on PostgreSQL: the path as text arguments, array positions included.
+            keys = [exp.Literal.string(str(step)) for step in steps]
+            return exp.Anonymous(this="jsonb_extract_path_text", expressions=[base, *keys])
+        parts: list[exp.Expression] = [exp.JSONPathRoot()]
+        for step in steps:
+            if isinstance(step, int):
+                parts.append(exp.JSONPathSubscript(this=step))
+            else:
+                parts.append(exp.JSONPathKey(this=step))
+        return exp.JSONExtractScalar(this=base, expression=exp.JSONPath(expressions=parts))
 
     def _op(self, expr: ir.Op) -> exp.Expression:
         args = [self.lower(a) for a in expr.args]
