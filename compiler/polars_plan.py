@@ -5,10 +5,11 @@ same text, so what is reviewed is what runs. The module's `plan(records, now)` t
 batch as a LazyFrame with `INPUT_SCHEMA` and returns named LazyFrames:
 
 - "output": the records the pipeline publishes (its broadcast and downstream input);
-- "rejected": one row per rejected record: `__row` (its position in the input batch,
-  null after an `aggregate`), `rule`, `action`, `reason`, and `record` (the row as the
-  rule saw it, as JSON);
-- "warnings": per `warn` rule, how many records failed it (`rule`, `count`);
+- "rejected": one row per dead-lettered record (and per record failing a `fail` rule):
+  `__row` (its position in the input batch, by which the runtime finds the raw record;
+  null after an `aggregate`), `rule`, `action`, `reason`, and after an `aggregate`
+  `record` (the row the rule saw, as JSON; null before, where the raw record is kept);
+- "counts": per `drop` and `warn` rule (by rule id), how many records failed it;
 - "persist", "cache", "sink:<name>": the records at the step that stores, caches or
   sends them (usually the same frame as "output").
 
@@ -65,7 +66,7 @@ def polars_module(pipeline: ir.PipelineIR, source_file: str) -> str:
     w.line(f'"""The plan of `{pipeline.name}` for one batch; `now` is the batch\'s time."""')
     w.line(f"frame = records.with_row_index({ROW!r})")
     w.line("rejected: list[pl.LazyFrame] = []")
-    w.line("warnings: list[pl.LazyFrame] = []")
+    w.line("counts: list[pl.LazyFrame] = []")
     w.line("outputs: dict[str, pl.LazyFrame] = {}")
     has_row = True
     for step in pipeline.steps:
@@ -74,7 +75,7 @@ def polars_module(pipeline: ir.PipelineIR, source_file: str) -> str:
     w.line()
     w.line(f"outputs['output'] = frame.drop({ROW!r}, strict=False)")
     w.line("outputs['rejected'] = _concat(rejected, REJECTED_SCHEMA)")
-    w.line("outputs['warnings'] = _concat(warnings, WARNINGS_SCHEMA)")
+    w.line("outputs['counts'] = _concat(counts, COUNTS_SCHEMA)")
     w.line("return outputs")
     body = "\n".join(w.lines) + "\n"
     return _header(pipeline, source_file, _plugins(body)) + body
@@ -126,7 +127,7 @@ REJECTED_SCHEMA = {{
     "record": pl.String,
 }}
 
-WARNINGS_SCHEMA = {{"rule": pl.String, "count": pl.UInt32}}
+COUNTS_SCHEMA = {{"rule": pl.String, "count": pl.UInt32}}
 
 
 def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.LazyFrame:
@@ -186,42 +187,60 @@ def _validate(w: _Writer, exprs: PolarsExprs, rules: tuple[ir.Rule, ...], has_ro
     rejecting = sorted(
         (r for r in rules if r.action != "warn"), key=lambda r: (_STRENGTH[r.action], r.id)
     )
-    warning = [r for r in rules if r.action == "warn"]
-    if warning:
-        items = [f"{failing[r.id]}.sum().alias({r.id!r})" for r in warning]
+    counted = [r for r in rules if r.action in ("drop", "warn")]
+    if rejecting:
+        chain = "pl"
+        for rule in rejecting:
+            chain += f".when({failing[rule.id]}).then(pl.lit({rule.id!r}))"
+        w.line(f"frame = frame.with_columns({chain}.otherwise(None).alias({RULE!r}))")
+    if counted:
+        # Dropped and warned records are only counted (a warned one is kept).
+        items = [
+            f"(pl.col({RULE!r}) == {r.id!r}).sum().alias({r.id!r})"
+            if r.action == "drop"
+            else f"{failing[r.id]}.sum().alias({r.id!r})"
+            for r in counted
+        ]
         w.block(
-            "warnings.append(frame.select(",
+            "counts.append(frame.select(",
             items,
             ").unpivot(variable_name='rule', value_name='count'))",
         )
-    if not rejecting:
-        return
-    chain = "pl"
-    for rule in rejecting:
-        chain += f".when({failing[rule.id]}).then(pl.lit({rule.id!r}))"
-    w.line(f"frame = frame.with_columns({chain}.otherwise(None).alias({RULE!r}))")
-    reasons = "pl"
-    actions = "pl"
-    for rule in rejecting:
-        reasons += f".when(pl.col({RULE!r}) == {rule.id!r}).then({_reason(rule)})"
-        actions += f".when(pl.col({RULE!r}) == {rule.id!r}).then(pl.lit({rule.action!r}))"
-    texts = "pl"
-    for rule in rejecting:
-        texts += f".when(pl.col({RULE!r}) == {rule.id!r}).then(pl.lit({rule.text!r}))"
-    row = f"pl.col({ROW!r})" if has_row else "pl.lit(None, dtype=pl.UInt32)"
-    record = f"pl.struct(pl.all().exclude({ROW!r}, {RULE!r})).struct.json_encode()"
+    kept = [r for r in rejecting if r.action != "drop"]
+    if kept:
+        _rejected(w, kept, has_row)
+    if rejecting:
+        w.line(f"frame = frame.filter(pl.col({RULE!r}).is_null()).drop({RULE!r})")
+
+
+def _rejected(w: _Writer, rules: list[ir.Rule], has_row: bool) -> None:
+    """The dead-lettered (and batch-failing) records, with the rule and a reason."""
+
+    def by_rule(values: dict[str, str]) -> str:
+        chain = "pl"
+        for rule_id, value in values.items():
+            chain += f".when(pl.col({RULE!r}) == {rule_id!r}).then({value})"
+        return chain
+
+    # Before an aggregate the runtime keeps the raw input record, found by `__row`;
+    # after one, the row the rule saw is the record.
+    if has_row:
+        row, record = f"pl.col({ROW!r})", "pl.lit(None, dtype=pl.String)"
+    else:
+        row = "pl.lit(None, dtype=pl.UInt32)"
+        record = f"pl.struct(pl.all().exclude({ROW!r}, {RULE!r})).struct.json_encode()"
+    ids = [r.id for r in rules]
     w.block(
-        f"rejected.append(frame.filter(pl.col({RULE!r}).is_not_null()).select(",
+        f"rejected.append(frame.filter(pl.col({RULE!r}).is_in({ids!r})).select(",
         [
             f"{row}.alias({ROW!r})",
-            f"{texts}.alias('rule')",
-            f"{actions}.alias('action')",
-            f"{reasons}.alias('reason')",
+            by_rule({r.id: f"pl.lit({r.text!r})" for r in rules}) + ".alias('rule')",
+            by_rule({r.id: f"pl.lit({r.action!r})" for r in rules}) + ".alias('action')",
+            by_rule({r.id: _reason(r) for r in rules}) + ".alias('reason')",
             f"{record}.alias('record')",
         ],
         "))",
     )
-    w.line(f"frame = frame.filter(pl.col({RULE!r}).is_null()).drop({RULE!r})")
 
 
 def _reason(rule: ir.Rule) -> str:
@@ -277,6 +296,12 @@ class PlanModule:
         schema = self.namespace["INPUT_SCHEMA"]
         assert isinstance(schema, dict)
         return schema
+
+    @property
+    def rules(self) -> list[dict[str, str]]:
+        rules = self.namespace["RULES"]
+        assert isinstance(rules, list)
+        return rules
 
     @property
     def output_schema(self) -> dict[str, pl.DataType]:

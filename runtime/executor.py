@@ -106,13 +106,18 @@ class PipelineRunner:
             return await self._reject_batch(batch, failing, now, outcome)
         await self._dead_letters(batch, rejected.filter(pl.col("action") == "dead_letter"), now)
         outcome.dead_lettered = int((rejected["action"] == "dead_letter").sum())
-        outcome.dropped = int((rejected["action"] == "drop").sum())
-        warnings = result["warnings"]
-        outcome.warned = int(warnings["count"].sum()) if warnings.height else 0
+        actions = {rule["id"]: rule["action"] for rule in self.plan.rules}
+        for rule_id, count in result["counts"].iter_rows():
+            if actions.get(rule_id) == "warn":
+                outcome.warned += int(count)
+            else:
+                outcome.dropped += int(count)
 
         if self.table is not None and "persist" in result:
             outcome.stored = await self.store.write(
-                self.table, result["persist"], self.spec.storage.batch if self.spec.storage else 1000
+                self.table,
+                result["persist"],
+                self.spec.storage.batch if self.spec.storage else 1000,
             )
         if "cache" in result or self.spec.cache:
             self.cache.add(result.get("cache", result["output"]))
@@ -137,12 +142,15 @@ class PipelineRunner:
     async def _dead_letters(self, batch: Batch, rejected: pl.DataFrame, now: dt.datetime) -> None:
         if rejected.height == 0:
             return
-        # The raw record when the row can be traced back to the input, else the row the rule saw.
-        record = rejected["record"]
+        # The raw record when the row can be traced back to the input (as it came, or the
+        # input row as JSON), else the row the rule saw (after an aggregate).
+        rows = rejected[ROW]
         if batch.raw is not None:
-            rows = rejected[ROW]
-            raw = batch.raw.gather(rows.fill_null(0)).zip_with(rows.is_not_null(), record)
-            record = raw
+            source = batch.raw
+        else:
+            source = batch.frame.select(pl.struct(pl.all()).struct.json_encode()).to_series()
+        traced = source.gather(rows.fill_null(0)) if source.len() else rejected["record"]
+        record = traced.zip_with(rows.is_not_null(), rejected["record"])
         letters = pl.DataFrame(
             {
                 "pipeline": self.spec.name,
@@ -162,9 +170,11 @@ class PipelineRunner:
         """A `fail` rule failed: the whole batch goes to the dead letters, nothing else."""
         rule = str(failing["rule"][0])
         reason = f"the batch was rejected: {failing.height} record(s) failed `{rule}` (fail)"
-        records = batch.raw if batch.raw is not None else batch.frame.select(
-            pl.struct(pl.all()).struct.json_encode()
-        ).to_series()
+        records = (
+            batch.raw
+            if batch.raw is not None
+            else batch.frame.select(pl.struct(pl.all()).struct.json_encode()).to_series()
+        )
         letters = pl.DataFrame(
             {"pipeline": self.spec.name, "rule": rule, "action": "fail", "reason": reason,
              "record": records, "at": now},

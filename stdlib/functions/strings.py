@@ -59,7 +59,9 @@ def _upper_sql(a: Sequence[SqlArg], _: Target) -> exp.Expression:
 
 
 def _trim_polars(method: str) -> PolarsLowering:
-    return lambda a, _: f"{a[0].code}.str.{method}({lw.py_str(lw.WHITESPACE)})"
+    # With no argument Polars strips exactly Unicode's White_Space (Rust's `trim`), the set
+    # the SQL side lists, and faster than with the set spelled out.
+    return lambda a, _: f"{a[0].code}.str.{method}()"
 
 
 def _trim_sql(position: str | None) -> SqlLowering:

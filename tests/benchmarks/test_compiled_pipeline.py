@@ -69,11 +69,15 @@ def make_input() -> pl.DataFrame:
     )
 
 
-def hand_written(frame: pl.DataFrame) -> pl.DataFrame:
+def hand_written(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The same work as the compiled plan: the kept rows, and the dead-lettered ones with
+    their position and a reason (dropped ones are only counted)."""
     temperature = pl.col("temperature").fill_null(0.0)
-    return (
+    mapped = (
         frame.lazy()
+        .with_row_index("row")
         .select(
+            "row",
             "ts",
             pl.col("sensor").str.strip_chars().str.to_uppercase(),
             temperature.round(1, mode="half_away_from_zero").alias("temp_c"),
@@ -81,12 +85,21 @@ def hand_written(frame: pl.DataFrame) -> pl.DataFrame:
             "humidity",
             pl.col("ts").dt.hour().cast(pl.Int64).alias("hour"),
         )
-        .filter(pl.col("temp_c").is_between(-40, 60) & pl.col("humidity").is_between(0, 100))
-        .collect()
     )
+    temp_ok = pl.col("temp_c").is_between(-40, 60).fill_null(False)
+    humidity_ok = pl.col("humidity").is_between(0, 100).fill_null(False)
+    kept = mapped.filter(temp_ok & humidity_ok).drop("row")
+    dead = mapped.filter(~temp_ok).select(
+        "row",
+        pl.concat_str([pl.lit("temp_c = "), pl.col("temp_c").cast(pl.String)]).alias("reason"),
+    )
+    dropped = mapped.select((temp_ok & ~humidity_ok).sum())
+    kept_frame, dead_frame, _ = pl.collect_all([kept, dead, dropped])
+    return kept_frame, dead_frame
 
 
-def with_pandas(frame: pd.DataFrame) -> pd.DataFrame:
+def with_pandas(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The same again in pandas: kept rows, and dead-lettered rows with a reason."""
     temperature = frame["temperature"].fillna(0.0)
     out = pd.DataFrame(
         {
@@ -98,8 +111,11 @@ def with_pandas(frame: pd.DataFrame) -> pd.DataFrame:
             "hour": frame["ts"].dt.hour,
         }
     )
-    keep = out["temp_c"].between(-40, 60) & out["humidity"].between(0, 100)
-    return out[keep]
+    temp_ok = out["temp_c"].between(-40, 60)
+    humidity_ok = out["humidity"].between(0, 100)
+    dead = out.loc[~temp_ok, ["temp_c"]]
+    dead = pd.DataFrame({"row": dead.index, "reason": "temp_c = " + dead["temp_c"].astype(str)})
+    return out[temp_ok & humidity_ok], dead
 
 
 def _median(run: Callable[[], object], repeat: int = 5) -> float:
@@ -120,14 +136,18 @@ def test_compiled_against_hand_written_polars_and_pandas() -> None:
     frame = make_input()
     pandas_frame = frame.to_pandas()
 
-    def compiled() -> pl.DataFrame:
+    def compiled() -> tuple[pl.DataFrame, pl.DataFrame]:
         outputs = plan.plan(frame.lazy(), NOW)
-        return pl.collect_all([outputs["output"], outputs["rejected"]])[0]
+        kept, rejected, _ = pl.collect_all(
+            [outputs["output"], outputs["rejected"], outputs["counts"]]
+        )
+        return kept, rejected
 
-    ours = compiled()
-    theirs = hand_written(frame)
-    assert ours.height == theirs.height == len(with_pandas(pandas_frame))
-    assert ours.select(theirs.columns).equals(theirs.with_columns(pl.col("hour")))
+    ours, our_rejected = compiled()
+    theirs, their_rejected = hand_written(frame)
+    assert ours.height == theirs.height == len(with_pandas(pandas_frame)[0])
+    assert ours.select(theirs.columns).equals(theirs)
+    assert our_rejected["__row"].to_list() == their_rejected["row"].to_list()
 
     compiled_s = _median(compiled)
     polars_s = _median(lambda: hand_written(frame))

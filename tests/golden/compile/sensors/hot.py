@@ -34,7 +34,7 @@ REJECTED_SCHEMA = {
     "record": pl.String,
 }
 
-WARNINGS_SCHEMA = {"rule": pl.String, "count": pl.UInt32}
+COUNTS_SCHEMA = {"rule": pl.String, "count": pl.UInt32}
 
 
 def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.LazyFrame:
@@ -45,7 +45,7 @@ def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
     """The plan of `hot` for one batch; `now` is the batch's time."""
     frame = records.with_row_index('__row')
     rejected: list[pl.LazyFrame] = []
-    warnings: list[pl.LazyFrame] = []
+    counts: list[pl.LazyFrame] = []
     outputs: dict[str, pl.LazyFrame] = {}
 
     # where: a null condition drops the record, like false
@@ -56,5 +56,5 @@ def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
 
     outputs['output'] = frame.drop('__row', strict=False)
     outputs['rejected'] = _concat(rejected, REJECTED_SCHEMA)
-    outputs['warnings'] = _concat(warnings, WARNINGS_SCHEMA)
+    outputs['counts'] = _concat(counts, COUNTS_SCHEMA)
     return outputs

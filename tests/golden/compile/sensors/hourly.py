@@ -35,7 +35,7 @@ REJECTED_SCHEMA = {
     "record": pl.String,
 }
 
-WARNINGS_SCHEMA = {"rule": pl.String, "count": pl.UInt32}
+COUNTS_SCHEMA = {"rule": pl.String, "count": pl.UInt32}
 
 
 def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.LazyFrame:
@@ -46,7 +46,7 @@ def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
     """The plan of `hourly` for one batch; `now` is the batch's time."""
     frame = records.with_row_index('__row')
     rejected: list[pl.LazyFrame] = []
-    warnings: list[pl.LazyFrame] = []
+    counts: list[pl.LazyFrame] = []
     outputs: dict[str, pl.LazyFrame] = {}
 
     # aggregate every 1h: tumbling windows aligned to the epoch (UTC)
@@ -67,5 +67,5 @@ def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
 
     outputs['output'] = frame.drop('__row', strict=False)
     outputs['rejected'] = _concat(rejected, REJECTED_SCHEMA)
-    outputs['warnings'] = _concat(warnings, WARNINGS_SCHEMA)
+    outputs['counts'] = _concat(counts, COUNTS_SCHEMA)
     return outputs

@@ -36,7 +36,7 @@ REJECTED_SCHEMA = {
     "record": pl.String,
 }
 
-WARNINGS_SCHEMA = {"rule": pl.String, "count": pl.UInt32}
+COUNTS_SCHEMA = {"rule": pl.String, "count": pl.UInt32}
 
 
 def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.LazyFrame:
@@ -47,7 +47,7 @@ def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
     """The plan of `readings` for one batch; `now` is the batch's time."""
     frame = records.with_row_index('__row')
     rejected: list[pl.LazyFrame] = []
-    warnings: list[pl.LazyFrame] = []
+    counts: list[pl.LazyFrame] = []
     outputs: dict[str, pl.LazyFrame] = {}
 
     # map
@@ -60,12 +60,15 @@ def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
 
     # validate: a rule whose answer is null fails
     frame = frame.with_columns(pl.when(~(((pl.col('temp_c') >= -40.0) & (pl.col('temp_c') <= 80.0))).fill_null(False)).then(pl.lit('1.0')).when(~(pl.col('sensor').str.contains('^[a-z0-9-]+$')).fill_null(False)).then(pl.lit('1.1')).otherwise(None).alias('__rule'))
-    rejected.append(frame.filter(pl.col('__rule').is_not_null()).select(
+    counts.append(frame.select(
+        (pl.col('__rule') == '1.1').sum().alias('1.1'),
+    ).unpivot(variable_name='rule', value_name='count'))
+    rejected.append(frame.filter(pl.col('__rule').is_in(['1.0'])).select(
         pl.col('__row').alias('__row'),
-        pl.when(pl.col('__rule') == '1.0').then(pl.lit('temp_c between -40.0 and 80.0')).when(pl.col('__rule') == '1.1').then(pl.lit('sensor matches "^[a-z0-9-]+$"')).alias('rule'),
-        pl.when(pl.col('__rule') == '1.0').then(pl.lit('dead_letter')).when(pl.col('__rule') == '1.1').then(pl.lit('drop')).alias('action'),
-        pl.when(pl.col('__rule') == '1.0').then(pl.concat_str([pl.lit('temp_c between -40.0 and 80.0 failed ('), pl.lit('temp_c = '), pl.col('temp_c').cast(pl.String).fill_null('null'), pl.lit(')')])).when(pl.col('__rule') == '1.1').then(pl.concat_str([pl.lit('sensor matches "^[a-z0-9-]+$" failed ('), pl.lit('sensor = '), pl.col('sensor').cast(pl.String).fill_null('null'), pl.lit(')')])).alias('reason'),
-        pl.struct(pl.all().exclude('__row', '__rule')).struct.json_encode().alias('record'),
+        pl.when(pl.col('__rule') == '1.0').then(pl.lit('temp_c between -40.0 and 80.0')).alias('rule'),
+        pl.when(pl.col('__rule') == '1.0').then(pl.lit('dead_letter')).alias('action'),
+        pl.when(pl.col('__rule') == '1.0').then(pl.concat_str([pl.lit('temp_c between -40.0 and 80.0 failed ('), pl.lit('temp_c = '), pl.col('temp_c').cast(pl.String).fill_null('null'), pl.lit(')')])).alias('reason'),
+        pl.lit(None, dtype=pl.String).alias('record'),
     ))
     frame = frame.filter(pl.col('__rule').is_null()).drop('__rule')
 
@@ -74,5 +77,5 @@ def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
 
     outputs['output'] = frame.drop('__row', strict=False)
     outputs['rejected'] = _concat(rejected, REJECTED_SCHEMA)
-    outputs['warnings'] = _concat(warnings, WARNINGS_SCHEMA)
+    outputs['counts'] = _concat(counts, COUNTS_SCHEMA)
     return outputs
