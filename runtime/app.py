@@ -8,6 +8,7 @@ waits for everything downstream; the server (`flowc.runtime.serve`) keeps it run
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,12 +26,15 @@ from flowc.runtime.cache import RecordCache
 from flowc.runtime.executor import Batch, BatchOutcome, Clock, PipelineRunner, utc_now
 from flowc.runtime.metrics import Metrics
 from flowc.runtime.pubsub import InProcessBroker, channel
+from flowc.runtime.sinks.base import SinkWorker
+from flowc.runtime.sinks.build import build_sink
 from flowc.runtime.sources.base import PolledSource, RunResult
 from flowc.runtime.sources.build import build_source
 from flowc.runtime.store.base import RunRecord, Store
 from flowc.runtime.store_plan import StorePlan
 
 BatchHandler = Callable[[Batch], Awaitable[None]]
+SINK_STOP_TIMEOUT = 10.0  # seconds a sink may take to deliver what it holds at shutdown
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Runtime:
     sources: dict[str, PolledSource] = field(default_factory=dict)
     base_dir: Path = field(default_factory=Path.cwd)
     scheduler: Any = None  # set by `serve`: the API triggers runs through it
+    sinks: dict[str, SinkWorker] = field(default_factory=dict)
 
     @classmethod
     async def start(
@@ -73,12 +78,17 @@ class Runtime:
         base_dir = Path(result.unit.root).resolve().parent
         runtime = cls(compiled, result, store, plan, clock=clock, base_dir=base_dir)
         runtime._build()
+        for worker in runtime.sinks.values():
+            worker.start()
         return runtime
 
     # ---- wiring ----
 
     def _build(self) -> None:
         manifest = self.compiled.manifest
+        for sink in manifest.sinks:
+            base = Path(sink.file).resolve().parent
+            self.sinks[sink.name] = build_sink(sink, self.store, self.metrics, base, clock=self.clock)
         for spec in manifest.pipelines:
             plan = PlanModule(self.compiled.files[spec.plan], spec.plan)
             cache = RecordCache(spec.cache)
@@ -92,6 +102,7 @@ class Runtime:
                 broker=self.broker,
                 cache=cache,
                 table=table,
+                sinks=[self.sinks[name] for name in spec.sinks],
                 clock=self.clock,
             )
         for spec in manifest.pipelines:
@@ -174,6 +185,7 @@ class Runtime:
         """Every polled source once, and everything that follows from it."""
         for name in self.sources:
             await self.run_source(name)
+        await self.settled()
         return self.summary()
 
     def summary(self) -> dict[str, PipelineSummary]:
@@ -186,11 +198,19 @@ class Runtime:
         """Before serving: re-emit what a previous process accepted but did not finish."""
         return
 
+    async def settled(self) -> None:
+        """Wait until every sink has delivered (or dead-lettered) what it was given."""
+        await asyncio.gather(*(worker.settled() for worker in self.sinks.values()))
+
     async def drain(self) -> None:
         """Stop: let sinks deliver what they hold, then close sources and the store."""
         await self.close()
 
     async def close(self) -> None:
+        # Sinks first: what they cannot deliver goes to the dead letters, in the store.
+        await asyncio.gather(
+            *(worker.stop(flush=True, timeout=SINK_STOP_TIMEOUT) for worker in self.sinks.values())
+        )
         for source in self.sources.values():
             await source.close()
         await self.store.close()

@@ -11,6 +11,7 @@ from flowc.compiler.checker import CheckResult
 from flowc.runtime.app import Runtime, default_store_path
 from flowc.runtime.cli_common import EXIT_ERRORS, EXIT_OK, checked, one_file
 from flowc.runtime.progress import configure_logging
+from flowc.runtime.sinks.base import SinkConfigError
 from flowc.runtime.store.base import BreakingChanges
 from flowc.runtime.store.open import open_store
 from flowc.runtime.store_plan import STORE_ENV, StoreError, redact
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     url = args.store or os.environ.get(STORE_ENV) or str(default_store_path(path))
     try:
         return asyncio.run(_run(result, url, args))
-    except (StoreError, BreakingChanges) as error:
+    except (StoreError, BreakingChanges, SinkConfigError) as error:
         print(f"flowc run: {error}", file=sys.stderr)
         return EXIT_ERRORS
 

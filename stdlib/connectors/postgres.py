@@ -49,8 +49,9 @@ class PostgresSink(ConfigModel):
     """Inserts each batch into a table of an existing PostgreSQL database, separate from
     flowc's own store (for that, use `persist`). With `key`, rows are upserted
     (`INSERT ... ON CONFLICT (key) DO UPDATE`), so a retried batch never duplicates rows;
-    the key columns need a unique index. The table must exist, with columns named like the
-    pipeline's fields; the connection string is a secret and comes from the environment.
+    the key columns need a unique index. A missing table is created from the first batch's
+    fields, with `key` as its primary key; an existing one needs columns named like the
+    pipeline's fields. The connection string is a secret and comes from the environment.
     """
 
     url: Secret = Field(description="the connection string (`postgresql://...`)")
