@@ -88,7 +88,9 @@ class Runtime:
         manifest = self.compiled.manifest
         for sink in manifest.sinks:
             base = Path(sink.file).resolve().parent
-            self.sinks[sink.name] = build_sink(sink, self.store, self.metrics, base, clock=self.clock)
+            self.sinks[sink.name] = build_sink(
+                sink, self.store, self.metrics, base, clock=self.clock
+            )
         for spec in manifest.pipelines:
             plan = PlanModule(self.compiled.files[spec.plan], spec.plan)
             cache = RecordCache(spec.cache)
@@ -151,6 +153,7 @@ class Runtime:
         """One run of a polled source: its batches through every pipeline downstream."""
         source = self.sources[name]
         started = self.clock()
+        before = {r.spec.name: _counts(r) for r in self.readers(name)}
         error: str | None = None
         try:
             return await source.run_once(lambda batch: self.emit(name, batch), self.store)
@@ -158,9 +161,16 @@ class Runtime:
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            await self._record_runs(name, started, error)
+            await self._record_runs(name, started, before, error)
 
-    async def _record_runs(self, source: str, started: dt.datetime, error: str | None) -> None:
+    async def _record_runs(
+        self,
+        source: str,
+        started: dt.datetime,
+        before: dict[str, tuple[int, int, int, int]],
+        error: str | None,
+    ) -> None:
+        """One row of run history per pipeline reading the source, with this run's counts."""
         finished = self.clock()
         for runner in self.readers(source):
             m = runner.metrics
@@ -168,17 +178,22 @@ class Runtime:
             if error:
                 m.failures += 1
                 m.last_error = error
+            now = _counts(runner)
+            then = before.get(runner.spec.name, (0, 0, 0, 0))
+            records_in, records_out, rejected, stored = (
+                a - b for a, b in zip(now, then, strict=True)
+            )
             await self.store.record_run(
                 RunRecord(
                     runner.spec.name,
                     started,
                     finished,
-                    m.records_in,
-                    m.records_out,
-                    m.rejected,
-                    m.stored,
+                    records_in,
+                    records_out,
+                    rejected,
+                    stored,
                     error,
-                )  # fmt: skip
+                )
             )
 
     async def run_once(self) -> dict[str, PipelineSummary]:
@@ -227,3 +242,8 @@ def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFram
 
 def default_store_path(program: Path) -> Path:
     return program.parent / ".flowc" / f"{program.stem}.duckdb"
+
+
+def _counts(runner: PipelineRunner) -> tuple[int, int, int, int]:
+    m = runner.metrics
+    return m.records_in, m.records_out, m.rejected, m.stored
