@@ -79,7 +79,18 @@ def check_unit(unit: Unit) -> CheckResult:
         sink.add(diagnostic)
     symbols = collect(unit, sink)
     checker = _Checker(unit, symbols, sink)
-    checker.run()
+    try:
+        checker.run()
+    except RecursionError:
+        # Parsed, but deeper than the checker's recursion: reported, never a crash.
+        line = Span(unit.root, 1, 1, 1, 2)
+        sink.error(
+            "E005",
+            "an expression in this file is nested too deeply to check",
+            line,
+            "",
+            help="split deep expressions with intermediate fields in `derive`, or a `const`",
+        )
     unique = {(d.code, d.span, d.message): d for d in sink.items}
     result = CheckResult(unit, sorted(unique.values(), key=sort_key))
     result.sources = checker.sources

@@ -18,6 +18,7 @@ from flowc.dsl.suggest import did_you_mean
 ACTIONS = ("dead_letter", "drop", "fail", "warn")
 PERSIST_KEYS = ("time", "key", "chunk", "retention", "compress_after", "batch", "indexes")
 DEFAULT_CACHE = 100
+MAX_CACHE = 1_000_000  # records kept in memory per pipeline
 DEFAULT_BATCH = 1000
 DEFAULT_CHUNK = dt.timedelta(days=1)
 
@@ -128,9 +129,9 @@ class StepChecker:
                 self._persist(step, record, info)
                 return record
             case ast.CacheStep():
-                if step.size < 1:
+                if not 1 <= step.size <= MAX_CACHE:
                     self.sink.error(
-                        "E303", "the cache must hold at least one record", step.span, "",
+                        "E303", f"the cache holds from 1 to {MAX_CACHE:,} records", step.span, "",
                         help="write `cache 100`, or leave the step out for the default of 100",
                     )  # fmt: skip
                 info.cache = step.size

@@ -40,7 +40,10 @@ def unescape(body: str) -> str:
     def replace(match: re.Match[str]) -> str:
         escape = match.group(1)
         if escape.startswith("u{"):
-            return chr(int(escape[2:-1], 16))
+            code = int(escape[2:-1], 16)
+            if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                raise ValueError(f"`\\{escape}` is not a Unicode scalar value")
+            return chr(code)
         if escape in _ESCAPES:
             return _ESCAPES[escape]
         raise ValueError(f"unknown escape `\\{escape}`")
@@ -469,16 +472,23 @@ class AstBuilder(Transformer[Token, Any]):
                 return ast.Literal("date", dt.date.fromisoformat(body), text, span)
             value = dt.datetime.fromisoformat(body.replace("Z", "+00:00"))
         except ValueError as error:
-            self._bad_literal(
-                token,
-                f"`{text}` is not a valid date or time ({error})",
-                "timestamps are written @2026-01-31T12:00:00Z (UTC, or an offset such as "
-                "+02:00), dates @2026-01-31",
-            )
-            return ast.Literal("null", None, "null", span)
+            return self._bad_timestamp(token, text, str(error), span)
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
-        return ast.Literal("timestamp", value.astimezone(dt.UTC), text, span)
+        try:
+            utc = value.astimezone(dt.UTC)
+        except OverflowError:
+            return self._bad_timestamp(token, text, "out of range in UTC", span)
+        return ast.Literal("timestamp", utc, text, span)
+
+    def _bad_timestamp(self, token: Token, text: str, why: str, span: Span) -> ast.Literal:
+        self._bad_literal(
+            token,
+            f"`{text}` is not a valid date or time ({why})",
+            "timestamps are written @2026-01-31T12:00:00Z (UTC, or an offset such as "
+            "+02:00), dates @2026-01-31",
+        )
+        return ast.Literal("null", None, "null", span)
 
     @v_args(meta=True)
     def true_lit(self, meta: Meta, c: list[Token]) -> ast.Literal:

@@ -11,6 +11,7 @@ CODES: dict[str, str] = {
     "E002": "unexpected character",
     "E003": "unexpected end of file",
     "E004": "invalid literal",
+    "E005": "nested too deeply",
     # names
     "E101": "unknown name",
     "E102": "duplicate declaration",

@@ -46,22 +46,14 @@ class NewlinePostLexer:
                     continue
             elif token.type not in _LITERALS:
                 value = str(token)
-                if value in _OPEN or _opens_type_args(token, previous):
+                if value in _OPEN or token.type == "TYPE_OPEN":
                     stack.append(value)
-                elif (value in _CLOSE or (value == ">" and stack[-1:] == ["<"])) and stack:
+                elif (value in _CLOSE or token.type == "TYPE_CLOSE") and stack:
                     stack.pop()
-                    # `list<str>` ends an item like a name does: not a continuation.
-                    previous = Token("NAME", ">") if value == ">" else token
-                    yield token
-                    continue
             previous = token
             yield token
 
 
-def _opens_type_args(token: Token, previous: Token | None) -> bool:
-    """`<` right after `list` opens type arguments, not a comparison."""
-    return str(token) == "<" and previous is not None and str(previous) == "list"
-
-
 def _continues(token: Token) -> bool:
-    return token.type not in _LITERALS and str(token) in _CONTINUES
+    # `list<int>` may end a line: its `>` closes type arguments, it is no comparison.
+    return token.type not in _LITERALS and token.type != "TYPE_CLOSE" and str(token) in _CONTINUES

@@ -15,7 +15,13 @@ from functools import cache
 from typing import Any
 
 from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from flowc.dsl import ast
 from flowc.dsl.builder import AstBuilder
@@ -63,7 +69,14 @@ def parse(text: str, file: str = "<input>") -> ParseResult:
     except UnexpectedInput:
         decls = _parse_in_pieces(text, file, sink, broken)
     else:
-        decls = AstBuilder(file, sink).transform(tree)
+        try:
+            decls = list(AstBuilder(file, sink).transform(tree))
+        except (RecursionError, VisitError) as error:
+            if isinstance(error, VisitError) and not isinstance(error.orig_exc, RecursionError):
+                raise
+            # Piece by piece, so the declaration that is too deep is the one reported.
+            sink = DiagnosticSink()
+            decls = _parse_in_pieces(text, file, sink, broken)
     module = ast.Module(file, tuple(decls), _comments(text, file), tuple(broken))
     return ParseResult(module, tuple(sink.items))
 
@@ -87,8 +100,39 @@ def _parse_in_pieces(
             named = _DECL_NAME.match(piece)
             broken.append(named.group(1) if named else "")
             continue
-        decls.extend(AstBuilder(file, sink, line_offset).transform(tree))
+        built = _build(AstBuilder(file, sink, line_offset), tree, piece, file, sink, broken)
+        decls.extend(built)
     return decls
+
+
+def _build(
+    builder: AstBuilder,
+    tree: Any,
+    text: str,
+    file: str,
+    sink: DiagnosticSink,
+    broken: list[str],
+) -> list[ast.Decl]:
+    """The AST of a parse tree; nesting deeper than Python's recursion is an error, not a
+    crash (hundreds of brackets or chained operators, in practice only in generated text)."""
+    try:
+        return list(builder.transform(tree))
+    except (RecursionError, VisitError) as error:
+        if isinstance(error, VisitError) and not isinstance(error.orig_exc, RecursionError):
+            raise
+        line = builder.line_offset + 1
+        named = _DECL_NAME.match(text)
+        width = named.end(1) if named else 1
+        span = Span(file, line, 1, line, width + 1)
+        sink.error(
+            "E005",
+            "this is nested too deeply to compile",
+            span,
+            "too many nested brackets or chained operators",
+            help="split the expression with intermediate fields in `derive`, or a `const`",
+        )
+        broken.append(named.group(1) if named else "")
+        return []
 
 
 def _following_keyword(text: str, position: int, file: str) -> tuple[str, Span] | None:

@@ -113,8 +113,6 @@ def same(actual: Any, expected: Any) -> bool:
         return actual.keys() == expected.keys() and all(
             same(actual[k], expected[k]) for k in actual
         )
-    return (
-        (bool(actual == expected)
-        and type(actual) is type(expected))
-        or (isinstance(expected, int) and isinstance(actual, int) and actual == expected)
+    return (bool(actual == expected) and type(actual) is type(expected)) or (
+        isinstance(expected, int) and isinstance(actual, int) and actual == expected
     )
