@@ -22,6 +22,7 @@ from flowc.compiler.symbols import Symbols, collect
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import Diagnostic, DiagnosticSink, Label, sort_key
+from flowc.dsl.span import Span
 from flowc.dsl.suggest import did_you_mean
 from flowc.stdlib.connectors import SINKS, SOURCES
 from flowc.stdlib.connectors.base import Connector

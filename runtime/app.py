@@ -111,7 +111,7 @@ class Runtime:
             if spec.upstream_kind == "pipeline":
                 self.broker.on(channel(spec.upstream), self._downstream(spec))
         for source in manifest.sources:
-            polled = build_source(source, self.base_dir, self.clock)
+            polled = build_source(source, manifest.pipelines, self.clock)
             if polled is not None:
                 self.sources[source.name] = polled
 

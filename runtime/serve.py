@@ -38,7 +38,7 @@ async def serve(runtime: Runtime, host: str, port: int, *, progress: bool = True
     runtime.scheduler = scheduler
     app = build_app(runtime)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+        app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
     )
     server = _Server(config)
     loop = asyncio.get_running_loop()

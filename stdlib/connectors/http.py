@@ -160,7 +160,7 @@ def _timestamp_as_text(value: object) -> object:
 class Incremental(ConfigModel):
     """Incremental polling: only ask for what is newer than the last run saw."""
 
-    field: str = Field(description="the record field whose largest value is saved after each run")
+    field: str = Field(description="the record field whose largest value is saved after each page")
     param: str = Field(
         description="the query parameter (or GraphQL variable) that receives the saved value"
     )
@@ -174,7 +174,7 @@ class Incremental(ConfigModel):
 class HttpSource(ConfigModel):
     """Polls an HTTP API on a schedule (`every` or `cron`), REST or GraphQL. Each run sends
     the request, follows `pagination`, takes the records at the JSONPath `records` from
-    every response, and hands them to the pipeline as one batch. With `cursor`, each run
+    every response, and hands them to the pipeline, one batch per page. With `cursor`, each run
     asks only for records newer than the previous run's (the checkpoint is kept in the
     store). Failed requests are retried with exponential backoff; a run that still fails
     is counted and the next run happens as scheduled.
