@@ -38,7 +38,7 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 run: $(STAMP)
-	$(BIN)/flowc check examples/quickstart.flow
+	$(BIN)/flowc run examples/quickstart.flow
 
 bench: $(STAMP)
 	$(BIN)/pytest -o addopts="" -q -s tests/benchmarks

@@ -210,8 +210,15 @@ class Runtime:
         return out
 
     async def replay(self) -> None:
-        """Before serving: re-emit what a previous process accepted but did not finish."""
-        return
+        """Re-emit the webhook batches a previous process acknowledged but did not finish.
+
+        The server does this as it starts; `flowc run --once` calls this instead.
+        """
+        from flowc.runtime.server import Webhooks, default_spool_dir
+
+        webhooks = Webhooks(self, default_spool_dir(self))
+        await webhooks.start()
+        await webhooks.stop()
 
     async def settled(self) -> None:
         """Wait until every sink has delivered (or dead-lettered) what it was given."""

@@ -44,7 +44,6 @@ async def serve(runtime: Runtime, host: str, port: int, *, progress: bool = True
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
-    await runtime.replay()
     scheduler.start()
     reporter = None
     if progress:
