@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import black
+
 from flowc.compiler import ir
 from flowc.compiler.checker import CheckResult
 from flowc.compiler.lower import lower_program
@@ -20,6 +22,12 @@ from flowc.compiler.sql.pipeline import continuous_aggregate
 from flowc.compiler.sql.spec import ColumnSpec, ContinuousAggregateSpec, TableSpec
 
 DIALECTS = ("timescale", "postgres", "duckdb")
+_LAYOUT = black.Mode(line_length=100)
+
+
+def format_python(source: str) -> str:
+    """Generated Python laid out as a person would (black checks the meaning is unchanged)."""
+    return black.format_str(source, mode=_LAYOUT)
 
 
 @dataclass(frozen=True)
@@ -46,15 +54,20 @@ def table_spec(persist: ir.Persist) -> TableSpec:
     )
 
 
-def compile_unit(result: CheckResult) -> Compiled:
-    """Plans, DDL per dialect and the manifest of a unit without errors."""
+def compile_unit(result: CheckResult, *, pretty: bool = False) -> Compiled:
+    """Plans, DDL per dialect and the manifest of a unit without errors.
+
+    `pretty` lays the plan modules out for people (black, 100 columns): what `flowc
+    compile` writes. The runtime runs the same code without spending time on layout.
+    """
     pipelines = lower_program(result)
     files: dict[str, str] = {}
     tables: dict[str, TableSpec] = {}
     continuous: dict[str, ContinuousAggregateSpec] = {}
     ddl_files: dict[str, dict[str, str]] = {}
     for name, pipeline in pipelines.items():
-        files[f"{name}.py"] = polars_module(pipeline, pipeline.file)
+        module = polars_module(pipeline, pipeline.file)
+        files[f"{name}.py"] = format_python(module) if pretty else module
         if pipeline.persist is None:
             continue
         spec = table_spec(pipeline.persist)

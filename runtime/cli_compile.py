@@ -44,7 +44,7 @@ def compile_(args: argparse.Namespace) -> int:
         if result is None:
             status = EXIT_ERRORS
             continue
-        compiled = compile_unit(result)
+        compiled = compile_unit(result, pretty=True)
         # Several units write into one directory: each unit's files go in a folder of its name.
         target = out / file.stem if len(files) > 1 else out
         target.mkdir(parents=True, exist_ok=True)
@@ -60,7 +60,7 @@ def explain(args: argparse.Namespace) -> int:
     result = checked(one_file(args.path))
     if result is None:
         return EXIT_ERRORS
-    compiled = compile_unit(result)
+    compiled = compile_unit(result, pretty=True)
     name = args.pipeline
     if name not in compiled.pipelines:
         known = ", ".join(compiled.pipelines) or "none"

@@ -23,7 +23,7 @@ def test_golden_files(update_golden: bool, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.chdir(GOLDEN)
     result = check_path(Path("sensors.flow"))
     assert result.ok, [d.message for d in result.diagnostics]
-    files = compile_unit(result).files
+    files = compile_unit(result, pretty=True).files
     expected_dir = GOLDEN / "sensors"
     if update_golden:
         expected_dir.mkdir(exist_ok=True)

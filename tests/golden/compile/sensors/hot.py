@@ -8,26 +8,25 @@ import datetime as dt
 
 import polars as pl
 
-PIPELINE = 'hot'
-UPSTREAM = 'readings'
+PIPELINE = "hot"
+UPSTREAM = "readings"
 
 INPUT_SCHEMA = {
-    'ts': pl.Datetime("us", "UTC"),
-    'sensor': pl.String,
-    'temp_c': pl.Float64,
+    "ts": pl.Datetime("us", "UTC"),
+    "sensor": pl.String,
+    "temp_c": pl.Float64,
 }
 
 OUTPUT_SCHEMA = {
-    'ts': pl.Datetime("us", "UTC"),
-    'sensor': pl.String,
-    'temp_c': pl.Float64,
+    "ts": pl.Datetime("us", "UTC"),
+    "sensor": pl.String,
+    "temp_c": pl.Float64,
 }
 
-RULES = [
-]
+RULES = []
 
 REJECTED_SCHEMA = {
-    '__row': pl.UInt32,
+    "__row": pl.UInt32,
     "rule": pl.String,
     "action": pl.String,
     "reason": pl.String,
@@ -43,18 +42,18 @@ def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.La
 
 def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
     """The plan of `hot` for one batch; `now` is the batch's time."""
-    frame = records.with_row_index('__row')
+    frame = records.with_row_index("__row")
     rejected: list[pl.LazyFrame] = []
     counts: list[pl.LazyFrame] = []
     outputs: dict[str, pl.LazyFrame] = {}
 
     # where: a null condition drops the record, like false
-    frame = frame.filter((pl.col('temp_c') > 30.0))
+    frame = frame.filter((pl.col("temp_c") > 30.0))
 
     # sink alerts
-    outputs['sink:alerts'] = frame.drop('__row', strict=False)
+    outputs["sink:alerts"] = frame.drop("__row", strict=False)
 
-    outputs['output'] = frame.drop('__row', strict=False)
-    outputs['rejected'] = _concat(rejected, REJECTED_SCHEMA)
-    outputs['counts'] = _concat(counts, COUNTS_SCHEMA)
+    outputs["output"] = frame.drop("__row", strict=False)
+    outputs["rejected"] = _concat(rejected, REJECTED_SCHEMA)
+    outputs["counts"] = _concat(counts, COUNTS_SCHEMA)
     return outputs

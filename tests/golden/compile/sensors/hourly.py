@@ -8,27 +8,26 @@ import datetime as dt
 
 import polars as pl
 
-PIPELINE = 'hourly'
-UPSTREAM = 'readings'
+PIPELINE = "hourly"
+UPSTREAM = "readings"
 
 INPUT_SCHEMA = {
-    'ts': pl.Datetime("us", "UTC"),
-    'sensor': pl.String,
-    'temp_c': pl.Float64,
+    "ts": pl.Datetime("us", "UTC"),
+    "sensor": pl.String,
+    "temp_c": pl.Float64,
 }
 
 OUTPUT_SCHEMA = {
-    'bucket': pl.Datetime("us", "UTC"),
-    'sensor': pl.String,
-    'mean_temp': pl.Float64,
-    'readings': pl.Int64,
+    "bucket": pl.Datetime("us", "UTC"),
+    "sensor": pl.String,
+    "mean_temp": pl.Float64,
+    "readings": pl.Int64,
 }
 
-RULES = [
-]
+RULES = []
 
 REJECTED_SCHEMA = {
-    '__row': pl.UInt32,
+    "__row": pl.UInt32,
     "rule": pl.String,
     "action": pl.String,
     "reason": pl.String,
@@ -44,28 +43,27 @@ def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.La
 
 def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
     """The plan of `hourly` for one batch; `now` is the batch's time."""
-    frame = records.with_row_index('__row')
+    frame = records.with_row_index("__row")
     rejected: list[pl.LazyFrame] = []
     counts: list[pl.LazyFrame] = []
     outputs: dict[str, pl.LazyFrame] = {}
 
     # aggregate every 1h: tumbling windows aligned to the epoch (UTC)
     frame = (
-        frame
-        .with_columns(pl.col('ts').dt.truncate('1h').alias('bucket'))
-        .group_by(['bucket', 'sensor'], maintain_order=True)
+        frame.with_columns(pl.col("ts").dt.truncate("1h").alias("bucket"))
+        .group_by(["bucket", "sensor"], maintain_order=True)
         .agg(
-            pl.col('temp_c').mean().cast(pl.Float64).alias('mean_temp'),
-            pl.len().cast(pl.Int64).alias('readings'),
+            pl.col("temp_c").mean().cast(pl.Float64).alias("mean_temp"),
+            pl.len().cast(pl.Int64).alias("readings"),
         )
-        .sort(['bucket', 'sensor'])
-        .with_row_index('__row')
+        .sort(["bucket", "sensor"])
+        .with_row_index("__row")
     )
 
     # persist readings_hourly
-    outputs['persist'] = frame.drop('__row', strict=False)
+    outputs["persist"] = frame.drop("__row", strict=False)
 
-    outputs['output'] = frame.drop('__row', strict=False)
-    outputs['rejected'] = _concat(rejected, REJECTED_SCHEMA)
-    outputs['counts'] = _concat(counts, COUNTS_SCHEMA)
+    outputs["output"] = frame.drop("__row", strict=False)
+    outputs["rejected"] = _concat(rejected, REJECTED_SCHEMA)
+    outputs["counts"] = _concat(counts, COUNTS_SCHEMA)
     return outputs

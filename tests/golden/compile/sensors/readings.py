@@ -8,28 +8,28 @@ import datetime as dt
 
 import polars as pl
 
-PIPELINE = 'readings'
-UPSTREAM = 'sensors'
+PIPELINE = "readings"
+UPSTREAM = "sensors"
 
 INPUT_SCHEMA = {
-    'sensor': pl.String,
-    'temperature': pl.Float64,
-    'sent_at': pl.String,
+    "sensor": pl.String,
+    "temperature": pl.Float64,
+    "sent_at": pl.String,
 }
 
 OUTPUT_SCHEMA = {
-    'ts': pl.Datetime("us", "UTC"),
-    'sensor': pl.String,
-    'temp_c': pl.Float64,
+    "ts": pl.Datetime("us", "UTC"),
+    "sensor": pl.String,
+    "temp_c": pl.Float64,
 }
 
 RULES = [
-    {'id': '1.0', 'rule': 'temp_c between -40.0 and 80.0', 'action': 'dead_letter'},
-    {'id': '1.1', 'rule': 'sensor matches "^[a-z0-9-]+$"', 'action': 'drop'},
+    {"id": "1.0", "rule": "temp_c between -40.0 and 80.0", "action": "dead_letter"},
+    {"id": "1.1", "rule": 'sensor matches "^[a-z0-9-]+$"', "action": "drop"},
 ]
 
 REJECTED_SCHEMA = {
-    '__row': pl.UInt32,
+    "__row": pl.UInt32,
     "rule": pl.String,
     "action": pl.String,
     "reason": pl.String,
@@ -45,37 +45,78 @@ def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.La
 
 def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
     """The plan of `readings` for one batch; `now` is the batch's time."""
-    frame = records.with_row_index('__row')
+    frame = records.with_row_index("__row")
     rejected: list[pl.LazyFrame] = []
     counts: list[pl.LazyFrame] = []
     outputs: dict[str, pl.LazyFrame] = {}
 
     # map
     frame = frame.select(
-        pl.col('__row'),
-        pl.coalesce([pl.when(pl.col('sent_at').str.contains('^[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.][0-9]{1,9})?)?(?:Z|[+-](?:0[0-9]|1[0-5])(?::?[0-5][0-9])?)?$')).then(pl.col('sent_at').str.replace(' ', 'T', literal=True).str.replace('^(.{16})([Z+-]|$)', '${1}:00${2}').str.replace('^(.{16}(?::[0-9]{2}(?:[.][0-9]+)?)?)$', '${1}Z').str.strptime(pl.Datetime("us", "UTC"), '%Y-%m-%dT%H:%M:%S%.f%#z', strict=False)), pl.lit(now, dtype=pl.Datetime('us', 'UTC'))]).cast(pl.Datetime("us", "UTC")).alias('ts'),
-        pl.col('sensor').str.to_lowercase().cast(pl.String).alias('sensor'),
-        pl.col('temperature').cast(pl.Float64).alias('temp_c'),
+        pl.col("__row"),
+        pl.coalesce(
+            [
+                pl.when(
+                    pl.col("sent_at").str.contains(
+                        "^[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.][0-9]{1,9})?)?(?:Z|[+-](?:0[0-9]|1[0-5])(?::?[0-5][0-9])?)?$"
+                    )
+                ).then(
+                    pl.col("sent_at")
+                    .str.replace(" ", "T", literal=True)
+                    .str.replace("^(.{16})([Z+-]|$)", "${1}:00${2}")
+                    .str.replace("^(.{16}(?::[0-9]{2}(?:[.][0-9]+)?)?)$", "${1}Z")
+                    .str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%S%.f%#z", strict=False)
+                ),
+                pl.lit(now, dtype=pl.Datetime("us", "UTC")),
+            ]
+        )
+        .cast(pl.Datetime("us", "UTC"))
+        .alias("ts"),
+        pl.col("sensor").str.to_lowercase().cast(pl.String).alias("sensor"),
+        pl.col("temperature").cast(pl.Float64).alias("temp_c"),
     )
 
     # validate: a rule whose answer is null fails
-    frame = frame.with_columns(pl.when(~(((pl.col('temp_c') >= -40.0) & (pl.col('temp_c') <= 80.0))).fill_null(False)).then(pl.lit('1.0')).when(~(pl.col('sensor').str.contains('^[a-z0-9-]+$')).fill_null(False)).then(pl.lit('1.1')).otherwise(None).alias('__rule'))
-    counts.append(frame.select(
-        (pl.col('__rule') == '1.1').sum().alias('1.1'),
-    ).unpivot(variable_name='rule', value_name='count'))
-    rejected.append(frame.filter(pl.col('__rule').is_in(['1.0'])).select(
-        pl.col('__row').alias('__row'),
-        pl.when(pl.col('__rule') == '1.0').then(pl.lit('temp_c between -40.0 and 80.0')).alias('rule'),
-        pl.when(pl.col('__rule') == '1.0').then(pl.lit('dead_letter')).alias('action'),
-        pl.when(pl.col('__rule') == '1.0').then(pl.concat_str([pl.lit('temp_c between -40.0 and 80.0 failed ('), pl.lit('temp_c = '), pl.col('temp_c').cast(pl.String).fill_null('null'), pl.lit(')')])).alias('reason'),
-        pl.lit(None, dtype=pl.String).alias('record'),
-    ))
-    frame = frame.filter(pl.col('__rule').is_null()).drop('__rule')
+    frame = frame.with_columns(
+        pl.when(~(((pl.col("temp_c") >= -40.0) & (pl.col("temp_c") <= 80.0))).fill_null(False))
+        .then(pl.lit("1.0"))
+        .when(~(pl.col("sensor").str.contains("^[a-z0-9-]+$")).fill_null(False))
+        .then(pl.lit("1.1"))
+        .otherwise(None)
+        .alias("__rule")
+    )
+    counts.append(
+        frame.select(
+            (pl.col("__rule") == "1.1").sum().alias("1.1"),
+        ).unpivot(variable_name="rule", value_name="count")
+    )
+    rejected.append(
+        frame.filter(pl.col("__rule").is_in(["1.0"])).select(
+            pl.col("__row").alias("__row"),
+            pl.when(pl.col("__rule") == "1.0")
+            .then(pl.lit("temp_c between -40.0 and 80.0"))
+            .alias("rule"),
+            pl.when(pl.col("__rule") == "1.0").then(pl.lit("dead_letter")).alias("action"),
+            pl.when(pl.col("__rule") == "1.0")
+            .then(
+                pl.concat_str(
+                    [
+                        pl.lit("temp_c between -40.0 and 80.0 failed ("),
+                        pl.lit("temp_c = "),
+                        pl.col("temp_c").cast(pl.String).fill_null("null"),
+                        pl.lit(")"),
+                    ]
+                )
+            )
+            .alias("reason"),
+            pl.lit(None, dtype=pl.String).alias("record"),
+        )
+    )
+    frame = frame.filter(pl.col("__rule").is_null()).drop("__rule")
 
     # persist readings
-    outputs['persist'] = frame.drop('__row', strict=False)
+    outputs["persist"] = frame.drop("__row", strict=False)
 
-    outputs['output'] = frame.drop('__row', strict=False)
-    outputs['rejected'] = _concat(rejected, REJECTED_SCHEMA)
-    outputs['counts'] = _concat(counts, COUNTS_SCHEMA)
+    outputs["output"] = frame.drop("__row", strict=False)
+    outputs["rejected"] = _concat(rejected, REJECTED_SCHEMA)
+    outputs["counts"] = _concat(counts, COUNTS_SCHEMA)
     return outputs
