@@ -1,0 +1,1 @@
+"""The web side of `flowc run`: dashboards in the browser."""
