@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 async def _run(result: CheckResult, url: str, args: argparse.Namespace) -> int:
     store = await open_store(url)
     print(f"store: {redact(store.description)}", file=sys.stderr)
-    for warning in getattr(store, "warnings", []):
+    for warning in store.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     try:
         runtime = await Runtime.start(result, store, allow_breaking=args.allow_breaking)

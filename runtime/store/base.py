@@ -59,7 +59,8 @@ class RunRecord:
 
 class Store(Protocol):
     dialect: Dialect
-    description: str
+    description: str  # for people: no password, ever
+    warnings: list[str]  # what the store cannot do here (e.g. no TimescaleDB), for `flowc run`
 
     async def prepare(self, compiled: Compiled, *, allow_breaking: bool) -> StorePlan:
         """Create or migrate the tables (raises BreakingChanges unless allowed)."""

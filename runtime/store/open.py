@@ -6,10 +6,12 @@ from pathlib import Path
 
 from flowc.runtime.store.base import Store
 from flowc.runtime.store.duckdb_store import DuckDBStore
-from flowc.runtime.store_plan import StoreError
+from flowc.runtime.store.postgres_store import PostgresStore
 
 
 async def open_store(url: str) -> Store:
+    """A PostgreSQL store for `postgresql://` and `postgres://` URLs, else a DuckDB file
+    (the path, with an optional `duckdb:` or `duckdb://` prefix)."""
     if url.startswith(("postgresql://", "postgres://")):
-        raise StoreError("the PostgreSQL store is not built yet; use a DuckDB file")
+        return await PostgresStore.connect(url)
     return DuckDBStore(Path(url.removeprefix("duckdb://").removeprefix("duckdb:")))
