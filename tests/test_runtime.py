@@ -151,3 +151,28 @@ def test_run_refuses_breaking_changes(program: Path, capsys: pytest.CaptureFixtu
     program.write_text(program.read_text().replace("by sensor", "by id"))
     assert main(["run", str(program), "--once"]) == 1
     assert "breaking" in capsys.readouterr().err
+
+
+def test_run_once_on_postgresql(
+    program: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import psycopg
+
+    assert main(["run", str(program), "--once", "--store", pg_url]) == 0
+    captured = capsys.readouterr()
+    assert "PostgreSQL" in captured.err
+    assert "warning:" in captured.err  # no TimescaleDB here: plain tables, and it says so
+    with psycopg.connect(pg_url) as conn:
+        stored = conn.execute('SELECT count(*) FROM "cleaned"').fetchone()
+        dead = conn.execute("SELECT count(*) FROM flowc_dead_letters").fetchone()
+        runs = conn.execute("SELECT count(*) FROM flowc_runs").fetchone()
+    assert stored is not None
+    assert dead is not None
+    assert runs is not None
+    assert stored[0] + dead[0] == 20
+    assert runs[0] == 1
+    # Running again adds the same records again: the key (id, ts) makes it a no-op.
+    assert main(["run", str(program), "--once", "--store", pg_url]) == 0
+    with psycopg.connect(pg_url) as conn:
+        again = conn.execute('SELECT count(*) FROM "cleaned"').fetchone()
+    assert again == stored
