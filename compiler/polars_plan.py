@@ -11,7 +11,9 @@ batch as a LazyFrame with `INPUT_SCHEMA` and returns named LazyFrames:
   `record` (the row the rule saw, as JSON; null before, where the raw record is kept);
 - "counts": per `drop` and `warn` rule (by rule id), how many records failed it;
 - "persist", "cache", "sink:<name>": the records at the step that stores, caches or
-  sends them (usually the same frame as "output").
+  sends them (usually the same frame as "output");
+- "state:<step>": what a step remembers for the next batch (the keys a `dedupe ...
+  within` saw): pass the collected frames back as `state` with the next batch.
 
 Collect them together (`pl.collect_all`) so Polars computes shared work once.
 """
@@ -62,15 +64,29 @@ def polars_module(pipeline: ir.PipelineIR, source_file: str) -> str:
     """The Python source of `pipeline`'s plan module."""
     exprs = PolarsExprs("now")
     w = _Writer()
-    w.line("def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:", 0)
-    w.line(f'"""The plan of `{pipeline.name}` for one batch; `now` is the batch\'s time."""')
+    w.line("def plan(", 0)
+    w.line("records: pl.LazyFrame,")
+    w.line("now: dt.datetime,")
+    w.line("state: dict[str, pl.DataFrame] | None = None,")
+    w.line(") -> dict[str, pl.LazyFrame]:", 0)
+    w.line(f'"""The plan of `{pipeline.name}` for one batch; `now` is the batch\'s time.')
+    w.line("")
+    w.line("`state` holds what steps remember between batches (the keys `dedupe ... within`")
+    w.line("has seen), as returned under the `state:` outputs of the previous batch.")
+    w.line('"""')
+    w.line("state = state or {}")
     w.line(f"frame = records.with_row_index({ROW!r})")
     w.line("rejected: list[pl.LazyFrame] = []")
     w.line("counts: list[pl.LazyFrame] = []")
     w.line("outputs: dict[str, pl.LazyFrame] = {}")
     has_row = True
-    for step in pipeline.steps:
+    schemas = ir.step_schemas(pipeline)
+    for index, step in enumerate(pipeline.steps):
         w.line()
+        before = dict(schemas[index - 1].fields) if index else dict(pipeline.input.fields)
+        if isinstance(step, ir.Dedupe) and step.within is not None:
+            _remembered_dedupe(w, step, index, before)
+            continue
         has_row = _step(w, exprs, step, has_row)
     w.line()
     w.line(f"outputs['output'] = frame.drop({ROW!r}, strict=False)")
@@ -134,6 +150,19 @@ def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.La
     return pl.concat(frames) if frames else pl.LazyFrame(schema=schema)
 
 
+def _seen(
+    state: dict[str, pl.DataFrame],
+    name: str,
+    keys: dict[str, pl.DataType],
+    since: dt.datetime,
+) -> pl.LazyFrame:
+    """The keys a `dedupe ... within` step saw since `since`."""
+    schema = {{**keys, "__seen_at": pl.Datetime("us", "UTC")}}
+    seen = state.get(name)
+    frame = seen.lazy() if seen is not None else pl.LazyFrame(schema=schema)
+    return frame.filter(pl.col("__seen_at") >= since)
+
+
 '''
 
 
@@ -179,6 +208,27 @@ def _step(w: _Writer, exprs: PolarsExprs, step: ir.Step, has_row: bool) -> bool:
             w.line(f"# {kind} {name}")
             w.line(f"outputs[{key!r}] = frame.drop({ROW!r}, strict=False)")
     return has_row
+
+
+def _remembered_dedupe(w: _Writer, step: ir.Dedupe, index: int, schema: dict[str, t.Type]) -> None:
+    """`dedupe ... within D`: keys seen less than D ago, in this batch or an earlier one."""
+    keys = list(step.keys)
+    assert step.within is not None
+    within = step.within // dt.timedelta(microseconds=1)
+    key_schema = "{" + ", ".join(f"{k!r}: {dtype(schema[k])}" for k in keys) + "}"
+    name = f"state:dedupe:{index}"
+    w.line(f"# dedupe within {_unit(step.within)}: keys are remembered across batches")
+    w.line(
+        f"seen = _seen(state, {name!r}, {key_schema}, now - dt.timedelta(microseconds={within}))"
+    )
+    w.line("frame = frame.unique(")
+    w.line(f"subset={keys!r}, keep='first', maintain_order=True", 2)
+    w.line(f").join(seen.select({keys!r}), on={keys!r}, how='anti', nulls_equal=True,")
+    w.line("maintain_order='left')", 2)
+    w.line(f"outputs[{name!r}] = pl.concat(")
+    w.line(f"[seen, frame.select({keys!r}).with_columns(pl.lit(now).alias('__seen_at'))],", 2)
+    w.line("how='vertical_relaxed',", 2)
+    w.line(")")
 
 
 def _validate(w: _Writer, exprs: PolarsExprs, rules: tuple[ir.Rule, ...], has_row: bool) -> None:
@@ -284,10 +334,15 @@ class PlanModule:
         exec(compile(source, filename, "exec"), namespace)  # flowc's own generated code
         self.namespace = namespace
 
-    def plan(self, records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
+    def plan(
+        self,
+        records: pl.LazyFrame,
+        now: dt.datetime,
+        state: dict[str, pl.DataFrame] | None = None,
+    ) -> dict[str, pl.LazyFrame]:
         function = self.namespace["plan"]
         assert callable(function)
-        result = function(records, now)
+        result = function(records, now, state)
         assert isinstance(result, dict)
         return result
 

@@ -73,6 +73,8 @@ class PipelineRunner:
     table: TableSpec | None = None  # None: memory only (or computed by TimescaleDB)
     sinks: Sequence[SinkQueue] = ()
     clock: Clock = utc_now
+    # What steps remember between batches (`dedupe ... within`): the plan's `state:` outputs.
+    state: dict[str, pl.DataFrame] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def process(self, batch: Batch) -> BatchOutcome:
@@ -95,12 +97,13 @@ class PipelineRunner:
         metrics = self.metrics
         metrics.batches += 1
         metrics.records_in += outcome.records_in
-        outputs = self.plan.plan(batch.frame.lazy(), now)
+        outputs = self.plan.plan(batch.frame.lazy(), now, self.state)
         names = list(outputs)
         frames = await asyncio.to_thread(pl.collect_all, [outputs[n] for n in names])
         result = dict(zip(names, frames, strict=True))
 
         rejected = result["rejected"]
+        remembered = {k: v for k, v in result.items() if k.startswith("state:")}
         failing = rejected.filter(pl.col("action") == "fail")
         if failing.height:
             return await self._reject_batch(batch, failing, now, outcome)
@@ -125,6 +128,7 @@ class PipelineRunner:
             delivered = result.get(f"sink:{sink.name}", result["output"])
             if delivered.height and not sink.offer(self.spec.name, delivered):
                 await self._undeliverable(sink.name, delivered, now)
+        self.state.update(remembered)  # a rejected batch (`fail`) changes nothing
         output = result["output"]
         outcome.records_out = output.height
         outcome.output = output

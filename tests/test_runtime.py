@@ -176,3 +176,38 @@ def test_run_once_on_postgresql(
     with psycopg.connect(pg_url) as conn:
         again = conn.execute('SELECT count(*) FROM "cleaned"').fetchone()
     assert again == stored
+
+
+DEDUPE = """\
+source s: file {
+  path: "in.jsonl"
+  schema { device: str, n: int }
+}
+
+pipeline once_an_hour from s {
+  dedupe by device within 1h
+}
+"""
+
+
+def test_dedupe_within_remembers_keys_across_batches(tmp_path: Path) -> None:
+    path = tmp_path / "d.flow"
+    path.write_text(DEDUPE)
+    clock = [NOW]
+
+    async def scenario() -> list[int]:
+        runtime = await Runtime.start(
+            check_path(path), DuckDBStore(tmp_path / "d.duckdb"), clock=lambda: clock[0]
+        )
+        outs = []
+        for devices, minutes in ((["a", "a", "b"], 0), (["a", "c"], 30), (["a", "b"], 61)):
+            clock[0] = NOW + dt.timedelta(minutes=minutes)
+            frame = pl.DataFrame({"device": devices, "n": list(range(len(devices)))})
+            [outcome] = await runtime.emit("s", Batch(frame))
+            outs.append(outcome.records_out)
+        await runtime.close()
+        return outs
+
+    # 0 min: a, b (the second a repeats in the batch); 30 min: only c (a seen 30 min ago);
+    # 61 min: a and b again (seen more than an hour ago).
+    assert asyncio.run(scenario()) == [2, 1, 2]

@@ -41,8 +41,30 @@ def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.La
     return pl.concat(frames) if frames else pl.LazyFrame(schema=schema)
 
 
-def plan(records: pl.LazyFrame, now: dt.datetime) -> dict[str, pl.LazyFrame]:
-    """The plan of `hourly` for one batch; `now` is the batch's time."""
+def _seen(
+    state: dict[str, pl.DataFrame],
+    name: str,
+    keys: dict[str, pl.DataType],
+    since: dt.datetime,
+) -> pl.LazyFrame:
+    """The keys a `dedupe ... within` step saw since `since`."""
+    schema = {**keys, "__seen_at": pl.Datetime("us", "UTC")}
+    seen = state.get(name)
+    frame = seen.lazy() if seen is not None else pl.LazyFrame(schema=schema)
+    return frame.filter(pl.col("__seen_at") >= since)
+
+
+def plan(
+    records: pl.LazyFrame,
+    now: dt.datetime,
+    state: dict[str, pl.DataFrame] | None = None,
+) -> dict[str, pl.LazyFrame]:
+    """The plan of `hourly` for one batch; `now` is the batch's time.
+
+    `state` holds what steps remember between batches (the keys `dedupe ... within`
+    has seen), as returned under the `state:` outputs of the previous batch.
+    """
+    state = state or {}
     frame = records.with_row_index("__row")
     rejected: list[pl.LazyFrame] = []
     counts: list[pl.LazyFrame] = []
