@@ -1,0 +1,1 @@
+"""The language server: the checker behind an editor, over LSP (pygls)."""
