@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flowc.dsl.span import Span
-from flowc.dsl.types import Type
+from flowc.dsl.types import Kind, Type
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,16 @@ class Typed:
 
     def nullable(self, origin: NullOrigin | None) -> Typed:
         return Typed(self.type.nullable_(), self.null or origin)
+
+
+# The type of an expression that already has an error: it fits anywhere and is never
+# reported again, so one mistake gives one diagnostic.
+ERROR_TYPE = Type(Kind.JSON, name="<error>")
+ERROR = Typed(ERROR_TYPE)
+
+
+def is_error(type_: Type) -> bool:
+    return type_.name == "<error>"
 
 
 @dataclass(frozen=True, slots=True)
