@@ -33,6 +33,7 @@ typecheck: $(TYPETREE)/flowc
 	MYPYPATH=$(TYPETREE) $(BIN)/mypy -p flowc
 
 unit: $(STAMP)
+	./.ci/install-chromium
 	$(BIN)/pytest
 
 test: lint typecheck unit
