@@ -236,6 +236,9 @@ class Persist:
     batch: int
     indexes: tuple[tuple[str, ...], ...]
     schema: Schema  # the columns stored: the record at the `persist` step
+    # After an `aggregate`, a window's row is recomputed as its records arrive, so a
+    # stored row is replaced (upsert on the key), not kept as first written.
+    upsert: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,10 @@ class _PipelineLowering:
             if isinstance(step, ast.AggregateStep):
                 time_column = "bucket"
             if isinstance(step, ast.PersistStep) and step.table is not None:
-                persist = self._persist(after)
+                aggregates = [
+                    s for s in self.decl.steps[:index] if isinstance(s, ast.AggregateStep)
+                ]
+                persist = self._persist(after, aggregates[-1] if aggregates else None)
                 time_column = persist.time
             record = after
         referenced = self.exprs.open_fields
@@ -176,13 +179,19 @@ class _PipelineLowering:
             return source.strip()
         return rule.kind
 
-    def _persist(self, record: Record) -> ir.Persist:
+    def _persist(self, record: Record, aggregate: ast.AggregateStep | None) -> ir.Persist:
         info = self.info.persist
         assert info is not None
+        key = info.key
+        if aggregate is not None and not key and info.time == "bucket":
+            # A window is one row per bucket and group: that is its key, so recomputing
+            # it replaces the row.
+            key = (*(k.name for k in aggregate.by), "bucket")
         return ir.Persist(
             table=info.table,
             time=info.time,
-            key=info.key,
+            key=key,
+            upsert=aggregate is not None and bool(key),
             chunk=info.chunk,
             retention=info.retention,
             compress_after=info.compress_after,

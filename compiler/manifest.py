@@ -69,6 +69,7 @@ class Storage(_Model):
     columns: list[Field]
     ddl: dict[str, str]  # dialect -> file name
     continuous_aggregate: bool = False
+    upsert: bool = False  # replace rows on the key (an aggregate's recomputed windows)
 
 
 class Pipeline(_Model):
@@ -179,6 +180,7 @@ def build_manifest(
                 columns=_fields(p.persist.schema),
                 ddl=ddl_files.get(name, {}),
                 continuous_aggregate=name in continuous,
+                upsert=p.persist.upsert,
             )
         out_pipelines.append(
             Pipeline(

@@ -87,6 +87,10 @@ def polars_module(pipeline: ir.PipelineIR, source_file: str) -> str:
         if isinstance(step, ir.Dedupe) and step.within is not None:
             _remembered_dedupe(w, step, index, before)
             continue
+        if isinstance(step, ir.Aggregate):
+            _aggregate(w, exprs, step, index, before)
+            has_row = False
+            continue
         has_row = _step(w, exprs, step, has_row)
     w.line()
     w.line(f"outputs['output'] = frame.drop({ROW!r}, strict=False)")
@@ -150,6 +154,15 @@ def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.La
     return pl.concat(frames) if frames else pl.LazyFrame(schema=schema)
 
 
+def _kept(
+    state: dict[str, pl.DataFrame], name: str, schema: dict[str, pl.DataType]
+) -> pl.LazyFrame:
+    """The rows an `aggregate` kept of its open windows, marked as already seen."""
+    kept = state.get(name)
+    frame = kept.lazy() if kept is not None else pl.LazyFrame(schema=schema)
+    return frame.with_columns(pl.lit(True).alias("__old"))
+
+
 def _seen(
     state: dict[str, pl.DataFrame],
     name: str,
@@ -201,8 +214,7 @@ def _step(w: _Writer, exprs: PolarsExprs, step: ir.Step, has_row: bool) -> bool:
                 f"frame = frame.unique(subset={list(keys)!r}, keep='first', maintain_order=True)"
             )
         case ir.Aggregate():
-            _aggregate(w, exprs, step)
-            return False
+            raise AssertionError("aggregates are written by polars_module")
         case ir.Tap(kind=kind, name=name):
             key = kind if kind != "sink" else f"sink:{name}"
             w.line(f"# {kind} {name}")
@@ -305,16 +317,44 @@ def _reason(rule: ir.Rule) -> str:
     return "pl.concat_str([" + ", ".join(parts) + "])"
 
 
-def _aggregate(w: _Writer, exprs: PolarsExprs, step: ir.Aggregate) -> None:
-    w.line(f"# aggregate every {_unit(step.every)}: tumbling windows aligned to the epoch (UTC)")
+def _aggregate(
+    w: _Writer, exprs: PolarsExprs, step: ir.Aggregate, index: int, schema: dict[str, t.Type]
+) -> None:
+    """Tumbling windows that span batches: the rows of the newest two windows are kept in
+    `state`, so a window is aggregated over every row it has received so far, and each
+    batch outputs the recomputed rows of the windows it touched. A record for an older
+    window (closed) is late: counted, not aggregated, so it cannot overwrite a full row."""
+    every = _unit(step.every)
+    micros = step.every // dt.timedelta(microseconds=1)
     keys = ["bucket", *step.by]
+    used = sorted({step.time, *step.by}.union(*(ir.columns_used(e) for _, e in step.aggregations)))
+    row_schema = "{" + ", ".join(f"{c!r}: {dtype(schema[c])}" for c in used)
+    row_schema += ", 'bucket': pl.Datetime('us', 'UTC')}"
+    name = f"state:aggregate:{index}"
     items = [f"{_cast(exprs.lower(e), e.type)}.alias({n!r})" for n, e in step.aggregations]
-    w.line("frame = (")
-    w.line("frame", 2)
+    w.line(f"# aggregate every {every}: tumbling windows aligned to the epoch (UTC); the rows")
+    w.line("# of the two newest windows are kept, so a window spanning batches is whole")
+    w.line("rows = frame.select(")
+    w.line(f"*{used!r}, pl.col({step.time!r}).dt.truncate({every!r}).alias('bucket')", 2)
+    w.line(").with_columns(pl.lit(False).alias('__old'))")
+    w.line(f"kept = _kept(state, {name!r}, {row_schema})")
+    w.line("combined = pl.concat([kept, rows], how='vertical_relaxed').with_columns(")
     w.line(
-        f".with_columns(pl.col({step.time!r}).dt.truncate({_unit(step.every)!r}).alias('bucket'))",
+        f"(pl.col('bucket').filter(pl.col('__old')).max() - dt.timedelta(microseconds={micros}))"
+        ".alias('__cutoff')",
         2,
     )
+    w.line(")")
+    w.line("late = ~pl.col('__old') & (pl.col('bucket') < pl.col('__cutoff')).fill_null(False)")
+    w.line(f"counts.append(combined.select(late.sum().alias('late:{index}'))")
+    w.line(".unpivot(variable_name='rule', value_name='count'))", 2)
+    w.line("combined = combined.filter(~late)")
+    w.line(f"touched = combined.filter(~pl.col('__old')).select({keys!r}).unique()")
+    w.line(f"outputs[{name!r}] = combined.filter(")
+    w.line(f"pl.col('bucket') >= pl.col('bucket').max() - dt.timedelta(microseconds={micros})", 2)
+    w.line(").drop('__old', '__cutoff')")
+    w.line("frame = (")
+    w.line(f"combined.join(touched, on={keys!r}, how='semi', nulls_equal=True)", 2)
     w.line(f".group_by({keys!r}, maintain_order=True)", 2)
     w.line(".agg(", 2)
     for item in items:

@@ -117,10 +117,12 @@ class PipelineRunner:
                 outcome.dropped += int(count)
 
         if self.table is not None and "persist" in result:
+            storage = self.spec.storage
             outcome.stored = await self.store.write(
                 self.table,
                 result["persist"],
-                self.spec.storage.batch if self.spec.storage else 1000,
+                storage.batch if storage else 1000,
+                upsert=storage.upsert if storage else False,
             )
         if "cache" in result or self.spec.cache:
             self.cache.add(result.get("cache", result["output"]))

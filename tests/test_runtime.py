@@ -211,3 +211,85 @@ def test_dedupe_within_remembers_keys_across_batches(tmp_path: Path) -> None:
     # 0 min: a, b (the second a repeats in the batch); 30 min: only c (a seen 30 min ago);
     # 61 min: a and b again (seen more than an hour ago).
     assert asyncio.run(scenario()) == [2, 1, 2]
+
+
+WINDOWS = """\
+source s: file {
+  path: "in.jsonl"
+  schema { sensor: str, temp: float, ts: timestamp }
+}
+
+pipeline per_minute from s {
+  aggregate every 1m by sensor {
+    n = count()
+    mean_temp = mean(temp)
+  }
+  persist timescale per_minute { time: bucket }
+}
+"""
+
+
+def test_aggregate_windows_span_batches_and_replace_their_row(tmp_path: Path) -> None:
+    path = tmp_path / "w.flow"
+    path.write_text(WINDOWS)
+    minute = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC)
+
+    def batch(temps: list[float], seconds: list[int]) -> Batch:
+        return Batch(
+            pl.DataFrame(
+                {
+                    "sensor": ["a"] * len(temps),
+                    "temp": temps,
+                    "ts": [minute + dt.timedelta(seconds=s) for s in seconds],
+                }
+            )
+        )
+
+    async def scenario() -> tuple[list[int], int]:
+        runtime = await Runtime.start(check_path(path), DuckDBStore(tmp_path / "w.duckdb"))
+        outs = []
+        for temps, seconds in (([1.0, 2.0], [1, 2]), ([3.0], [30]), ([9.0], [130]), ([5.0], [3])):
+            [outcome] = await runtime.emit("s", batch(temps, seconds))
+            outs.append(outcome.records_out)
+        late = runtime.metrics.of("per_minute").dropped
+        await runtime.close()
+        return outs, late
+
+    outs, late = asyncio.run(scenario())
+    # Each batch publishes the recomputed row of the window it touched; the last record
+    # belongs to 12:00, two windows behind 12:02: late, so counted and left out.
+    assert outs == [1, 1, 1, 0]
+    assert late == 1
+    rows = _query(
+        tmp_path / "w.duckdb", 'SELECT bucket, n, mean_temp FROM "per_minute" ORDER BY bucket'
+    )
+    assert [(r[1], r[2]) for r in rows] == [(3, 2.0), (1, 9.0)]  # 12:00 whole, 12:02
+
+
+def test_aggregate_windows_replace_their_row_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    import psycopg
+
+    from flowc.runtime.store.postgres_store import PostgresStore
+
+    path = tmp_path / "w.flow"
+    path.write_text(WINDOWS)
+    minute = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC)
+
+    async def scenario() -> None:
+        store = await PostgresStore.connect(pg_url)
+        runtime = await Runtime.start(check_path(path), store)
+        for temps, seconds in (([1.0, 2.0], [1, 2]), ([3.0], [30])):
+            frame = pl.DataFrame(
+                {
+                    "sensor": ["a"] * len(temps),
+                    "temp": temps,
+                    "ts": [minute + dt.timedelta(seconds=s) for s in seconds],
+                }
+            )
+            await runtime.emit("s", Batch(frame))
+        await runtime.close()
+
+    asyncio.run(scenario())
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute('SELECT n, mean_temp FROM "per_minute"').fetchall()
+    assert rows == [(3, 2.0)]

@@ -66,8 +66,11 @@ class Store(Protocol):
         """Create or migrate the tables (raises BreakingChanges unless allowed)."""
         ...
 
-    async def write(self, table: TableSpec, frame: pl.DataFrame, batch: int) -> int:
-        """Insert in chunks of `batch` rows, skipping rows whose key exists; rows added."""
+    async def write(
+        self, table: TableSpec, frame: pl.DataFrame, batch: int, *, upsert: bool = False
+    ) -> int:
+        """Insert in chunks of `batch` rows, skipping rows whose key exists (with `upsert`,
+        replacing them: the windows of an aggregate); rows added (or replaced)."""
         ...
 
     async def dead_letters(self, letters: pl.DataFrame) -> None:

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,7 +26,7 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from flowc.compiler.artifacts import Compiled
-from flowc.compiler.sql.ddl import ddl_statements
+from flowc.compiler.sql.ddl import ddl_statements, unique_key
 from flowc.compiler.sql.spec import TableSpec
 from flowc.compiler.sql.types import Dialect
 from flowc.runtime.store.base import CURSORS, DEAD_LETTERS, RUNS, BreakingChanges, RunRecord
@@ -92,12 +92,21 @@ class DuckDBStore:
         await self._run(apply)
         return plan
 
-    async def write(self, table: TableSpec, frame: pl.DataFrame, batch: int) -> int:
+    async def write(
+        self, table: TableSpec, frame: pl.DataFrame, batch: int, *, upsert: bool = False
+    ) -> int:
         if frame.height == 0:
             return 0
         columns = ", ".join(_ident(c.name) for c in table.columns)
-        # The key's unique index makes a retried batch add nothing.
+        # The key's unique index makes a retried batch add nothing; with `upsert` (the
+        # windows of an aggregate, recomputed as records arrive) the new row replaces it.
         conflict = " ON CONFLICT DO NOTHING" if table.key else ""
+        key = unique_key(table)
+        others = [c.name for c in table.columns if c.name not in key]
+        if upsert and table.key and others:
+            targets = ", ".join(_ident(k) for k in key)
+            updates = ", ".join(f"{_ident(c)} = excluded.{_ident(c)}" for c in others)
+            conflict = f" ON CONFLICT ({targets}) DO UPDATE SET {updates}"
         sql = f"INSERT INTO {_ident(table.name)} ({columns}) SELECT {columns} FROM chunk{conflict}"
         ordered = frame.select([c.name for c in table.columns]).to_arrow()
         chunks = pa.RecordBatchReader.from_batches(
@@ -158,6 +167,24 @@ class DuckDBStore:
         )
         params = {"source": source, "value": value, "now": dt.datetime.now(dt.UTC)}
         await self._run(lambda: self._execute(sql, params))
+
+    # ---- queries for the API (reads of the runtime's tables and a pipeline's history) ----
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        """Rows of one query with `?` parameters, as dicts keyed by column name."""
+
+        def read() -> list[dict[str, Any]]:
+            cursor = self.connection.execute(sql, list(params))
+            names = [column[0] for column in cursor.description or []]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+        return await self._run(read)
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        """Run one statement with `?` parameters; the number of rows it changed."""
+        rows = await self._run(lambda: self._execute(sql, list(params)))
+        first = rows[0][0] if rows and len(rows[0]) == 1 else 0
+        return first if isinstance(first, int) else 0
 
     async def close(self) -> None:
         await self._run(self.connection.close)

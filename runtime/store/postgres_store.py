@@ -152,13 +152,18 @@ class PostgresStore:
             script += continuous_aggregate_statements(cagg)
         return script
 
-    async def write(self, table: TableSpec, frame: pl.DataFrame, batch: int) -> int:
+    async def write(
+        self, table: TableSpec, frame: pl.DataFrame, batch: int, *, upsert: bool = False
+    ) -> int:
         if frame.height == 0:
             return 0
         rows = await asyncio.to_thread(encode_rows, frame, table.columns)
         batch = max(batch, 1)
         key = unique_key(table)
         async with self._pool.connection() as connection:
+            if upsert and key:
+                # The windows of an aggregate, recomputed as records arrive: replace.
+                return await _merge(connection, table, key, rows, batch, replace=True)
             if not key or table.name not in self._conflicting:
                 try:
                     return await _copy(connection, table.name, rows, batch)
@@ -273,9 +278,16 @@ async def _copy(connection: Connection, table: str, rows: CopyRows, batch: int) 
 
 
 async def _merge(
-    connection: Connection, table: TableSpec, key: Sequence[str], rows: CopyRows, batch: int
+    connection: Connection,
+    table: TableSpec,
+    key: Sequence[str],
+    rows: CopyRows,
+    batch: int,
+    *,
+    replace: bool = False,
 ) -> int:
-    """Each chunk through a staging table, skipping keys already stored; rows added."""
+    """Each chunk through a staging table, skipping keys already stored (or, with
+    `replace`, updating their other columns); rows added or updated."""
     staging = sql.Identifier(_staging_name(table))
     columns = _columns(rows.columns)
     create = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS").format(
@@ -288,14 +300,24 @@ async def _merge(
         ),
     )
     copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(staging, columns)
+    others = [c.name for c in table.columns if c.name not in key]
+    action: sql.Composable = sql.SQL("DO NOTHING")
+    if replace and others:
+        action = sql.SQL("DO UPDATE SET {}").format(
+            sql.SQL(", ").join(
+                sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
+                for c in others
+            )
+        )
     insert = sql.SQL(
         "INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
-        "ON CONFLICT ({key}) DO NOTHING"
+        "ON CONFLICT ({key}) {action}"
     ).format(
         table=sql.Identifier(table.name),
         columns=columns,
         staging=staging,
         key=sql.SQL(", ").join(map(sql.Identifier, key)),
+        action=action,
     )
     truncate = sql.SQL("TRUNCATE {}").format(staging)
     added = 0

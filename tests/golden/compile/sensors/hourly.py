@@ -41,6 +41,15 @@ def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.La
     return pl.concat(frames) if frames else pl.LazyFrame(schema=schema)
 
 
+def _kept(
+    state: dict[str, pl.DataFrame], name: str, schema: dict[str, pl.DataType]
+) -> pl.LazyFrame:
+    """The rows an `aggregate` kept of its open windows, marked as already seen."""
+    kept = state.get(name)
+    frame = kept.lazy() if kept is not None else pl.LazyFrame(schema=schema)
+    return frame.with_columns(pl.lit(True).alias("__old"))
+
+
 def _seen(
     state: dict[str, pl.DataFrame],
     name: str,
@@ -70,9 +79,39 @@ def plan(
     counts: list[pl.LazyFrame] = []
     outputs: dict[str, pl.LazyFrame] = {}
 
-    # aggregate every 1h: tumbling windows aligned to the epoch (UTC)
+    # aggregate every 1h: tumbling windows aligned to the epoch (UTC); the rows
+    # of the two newest windows are kept, so a window spanning batches is whole
+    rows = frame.select(
+        *["sensor", "temp_c", "ts"], pl.col("ts").dt.truncate("1h").alias("bucket")
+    ).with_columns(pl.lit(False).alias("__old"))
+    kept = _kept(
+        state,
+        "state:aggregate:0",
+        {
+            "sensor": pl.String,
+            "temp_c": pl.Float64,
+            "ts": pl.Datetime("us", "UTC"),
+            "bucket": pl.Datetime("us", "UTC"),
+        },
+    )
+    combined = pl.concat([kept, rows], how="vertical_relaxed").with_columns(
+        (
+            pl.col("bucket").filter(pl.col("__old")).max() - dt.timedelta(microseconds=3600000000)
+        ).alias("__cutoff")
+    )
+    late = ~pl.col("__old") & (pl.col("bucket") < pl.col("__cutoff")).fill_null(False)
+    counts.append(
+        combined.select(late.sum().alias("late:0")).unpivot(
+            variable_name="rule", value_name="count"
+        )
+    )
+    combined = combined.filter(~late)
+    touched = combined.filter(~pl.col("__old")).select(["bucket", "sensor"]).unique()
+    outputs["state:aggregate:0"] = combined.filter(
+        pl.col("bucket") >= pl.col("bucket").max() - dt.timedelta(microseconds=3600000000)
+    ).drop("__old", "__cutoff")
     frame = (
-        frame.with_columns(pl.col("ts").dt.truncate("1h").alias("bucket"))
+        combined.join(touched, on=["bucket", "sensor"], how="semi", nulls_equal=True)
         .group_by(["bucket", "sensor"], maintain_order=True)
         .agg(
             pl.col("temp_c").mean().cast(pl.Float64).alias("mean_temp"),

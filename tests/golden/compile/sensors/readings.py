@@ -43,6 +43,15 @@ def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.La
     return pl.concat(frames) if frames else pl.LazyFrame(schema=schema)
 
 
+def _kept(
+    state: dict[str, pl.DataFrame], name: str, schema: dict[str, pl.DataType]
+) -> pl.LazyFrame:
+    """The rows an `aggregate` kept of its open windows, marked as already seen."""
+    kept = state.get(name)
+    frame = kept.lazy() if kept is not None else pl.LazyFrame(schema=schema)
+    return frame.with_columns(pl.lit(True).alias("__old"))
+
+
 def _seen(
     state: dict[str, pl.DataFrame],
     name: str,
