@@ -146,7 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
         "$FLOWC_STORE, else .flowc/<file>.duckdb beside the program)",
     )
     run.add_argument("--once", action="store_true", help="run the polled sources once and exit")
-    run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    run.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1); beyond loopback the API and "
+        "dashboards need FLOWC_API_TOKEN",
+    )
     run.add_argument("--port", type=int, default=8321, help="port to listen on (default 8321)")
     run.add_argument(
         "--log-format",

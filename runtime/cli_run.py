@@ -8,6 +8,7 @@ import os
 import sys
 
 from flowc.compiler.checker import CheckResult
+from flowc.runtime.api_auth import ServerConfigError, api_token
 from flowc.runtime.app import Runtime, default_store_path
 from flowc.runtime.cli_common import EXIT_ERRORS, EXIT_OK, checked, one_file
 from flowc.runtime.progress import configure_logging
@@ -25,13 +26,15 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_format)
     url = args.store or os.environ.get(STORE_ENV) or str(default_store_path(path))
     try:
-        return asyncio.run(_run(result, url, args))
-    except (StoreError, BreakingChanges, SinkConfigError) as error:
+        # Checked first: a server that would expose the API without a token never starts.
+        token = None if args.once else api_token(args.host)
+        return asyncio.run(_run(result, url, args, token))
+    except (StoreError, BreakingChanges, SinkConfigError, ServerConfigError) as error:
         print(f"flowc run: {error}", file=sys.stderr)
         return EXIT_ERRORS
 
 
-async def _run(result: CheckResult, url: str, args: argparse.Namespace) -> int:
+async def _run(result: CheckResult, url: str, args: argparse.Namespace, token: str | None) -> int:
     store = await open_store(url)
     print(f"store: {redact(store.description)}", file=sys.stderr)
     for warning in store.warnings:
@@ -57,5 +60,5 @@ async def _run(result: CheckResult, url: str, args: argparse.Namespace) -> int:
         return EXIT_OK
     from flowc.runtime.serve import serve
 
-    await serve(runtime, args.host, args.port, progress=args.log_format != "json")
+    await serve(runtime, args.host, args.port, token=token, progress=args.log_format != "json")
     return EXIT_OK

@@ -42,6 +42,7 @@ class Scheduler:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.scheduler = AsyncIOScheduler(timezone=dt.UTC)
+        self.running: set[str] = set()  # sources with a run under way
 
     def start(self) -> None:
         sources = {s.name: s for s in self.runtime.compiled.manifest.sources}
@@ -65,11 +66,21 @@ class Scheduler:
         if isinstance(runner, GenerateSourceRunner) and runner.generator.exhausted:
             self.scheduler.remove_job(f"source:{name}")
             return
+        self.running.add(name)
         try:
             await self.runtime.run_source(name)
         except Exception:
             # Recorded in the run history and the metrics; the next run tries again.
             log.exception("run of source %s failed", name)
+        finally:
+            self.running.discard(name)
+
+    def has_job(self, name: str) -> bool:
+        """Whether the source is (still) on the schedule."""
+        return self.scheduler.get_job(f"source:{name}") is not None
+
+    def is_running(self, name: str) -> bool:
+        return name in self.running
 
     def trigger_now(self, name: str) -> None:
         """Run a source now (the API's `POST /api/pipelines/{name}/run`), if not running."""

@@ -31,19 +31,35 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve(runtime: Runtime, host: str, port: int, *, progress: bool = True) -> None:
+async def serve(
+    runtime: Runtime, host: str, port: int, *, token: str | None, progress: bool = True
+) -> None:
+    """Serve until SIGINT/SIGTERM; `token` guards the API and dashboards (`api_token`)."""
+    from flowc.runtime.dashboards import Dashboards
     from flowc.runtime.server import build_app
 
     scheduler = Scheduler(runtime)
     runtime.scheduler = scheduler
-    app = build_app(runtime)
+    app = build_app(runtime, components=[Dashboards(runtime)], require_token=token)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        timeout_graceful_shutdown=30,
     )
     server = _Server(config)
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        server.should_exit = True
+        # Open event streams (live dashboards) would keep the server waiting forever.
+        app.state.api.close_streams()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
+        loop.add_signal_handler(signum, stop)
     scheduler.start()
     reporter = None
     if progress:

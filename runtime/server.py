@@ -1,10 +1,15 @@
-"""The runtime's HTTP server: one Starlette app that webhooks, the API and dashboards share.
+"""The runtime's HTTP server: one ASGI app that webhooks, the API and dashboards share.
 
-`build_app(runtime)` mounts one POST route per webhook source at its `path`. Everything
-served is a `Component`: routes plus `start`/`stop` hooks that the app's lifespan runs in
-order (and stops in reverse), so the API and the dashboards join later as more components
-without this module changing shape. Errors are JSON everywhere:
-`{"error": "...", "detail": ...}`.
+`build_app(runtime)` mounts one POST route per webhook source at its `path`, the REST API
+under `/api` (`flowc.runtime.api`, described by `/openapi.json`) and `/metrics` for
+Prometheus (`flowc.runtime.prometheus`). Everything served is a `Component`: routes plus
+`start`/`stop` hooks that the app's lifespan runs in order (and stops in reverse), so the
+dashboards join as one more component without this module changing shape. The app is a
+FastAPI app so that the API's routes are validated and documented; other components may
+bring plain Starlette routes. Errors are JSON everywhere: `{"error": "...", "detail": ...}`.
+
+With `require_token` (see `flowc.runtime.api_auth.api_token`: required when listening
+beyond loopback), every request but the webhooks' needs that token.
 """
 
 from __future__ import annotations
@@ -14,19 +19,26 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Protocol
 
 import orjson
 import polars as pl
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from flowc.runtime.api import Api, ApiSettings
+from flowc.runtime.api_auth import TokenGuard
+from flowc.runtime.api_errors import error_handlers
 from flowc.runtime.app import Runtime
 from flowc.runtime.executor import Batch
+from flowc.runtime.prometheus import PrometheusEndpoint
 from flowc.runtime.records import BodyError, Schema, records_frame
 from flowc.runtime.spool import Spool
 from flowc.runtime.store.base import DEAD_LETTER_SCHEMA
@@ -58,15 +70,21 @@ def build_app(
     spool_dir: Path | None = None,
     settings: WebhookSettings | None = None,
     components: Sequence[Component] = (),
+    require_token: str | None = None,
+    api_settings: ApiSettings | None = None,
 ) -> Starlette:
-    """The ASGI app serving `runtime`'s webhooks, plus any other `components`.
+    """The ASGI app serving `runtime`'s webhooks, API and metrics, plus other `components`.
 
     The spool lives in `spool_dir` (by default `.flowc/<program>.spool` next to the
     program). Starting the app (its lifespan) replays what the spool holds before the
     first request is taken; stopping it answers and processes the requests in flight.
+    `app.state.api.close_streams()` ends the API's event streams: call it when shutting
+    down begins, as the server waits for open responses before stopping.
     """
     webhooks = Webhooks(runtime, spool_dir or default_spool_dir(runtime), settings)
-    parts: list[Component] = [webhooks, *components]
+    api = Api(runtime, api_settings)
+    metrics = PrometheusEndpoint(runtime, webhooks.endpoints)
+    parts: list[Component] = [webhooks, api, metrics, *components]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -80,13 +98,28 @@ def build_app(
             for part in reversed(started):
                 await part.stop()
 
-    app = Starlette(
+    open_paths = frozenset(e.config.path for e in webhooks.endpoints.values())
+    middleware = []
+    if require_token:
+        middleware.append(Middleware(TokenGuard, token=require_token, open_paths=open_paths))
+    app = FastAPI(
+        title="flowc",
+        version=version("flowc"),
+        summary="The pipelines of a running flowc program: status, records, history, "
+        "runs and dead letters",
         routes=[route for part in parts for route in part.routes()],
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={**error_handlers(), HTTPException: _http_error},
+        middleware=middleware,
+        openapi_url="/openapi.json",
+        # Swagger UI and ReDoc load their code from a CDN: the server serves nothing that
+        # needs the internet, so /openapi.json is read with whatever tool one has.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.webhooks = webhooks
+    app.state.api = api
     return app
 
 

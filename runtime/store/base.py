@@ -8,8 +8,9 @@ implement it; `open_store` picks one from a URL.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -75,6 +76,14 @@ class Store(Protocol):
 
     async def dead_letters(self, letters: pl.DataFrame) -> None:
         """Keep rejected or undeliverable records (`DEAD_LETTER_SCHEMA`)."""
+        ...
+
+    async def fetch(self, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        """Rows of one query (the API's reads: runs, dead letters, series)."""
+        ...
+
+    async def execute(self, statement: str, params: Sequence[Any]) -> int:
+        """One statement (the API's replay deletes a dead letter); rows changed."""
         ...
 
     async def record_run(self, run: RunRecord) -> None: ...

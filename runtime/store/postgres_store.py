@@ -37,6 +37,7 @@ import polars as pl
 import psycopg
 import pyarrow as pa
 from psycopg import sql
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from flowc.compiler.artifacts import Compiled
@@ -175,6 +176,19 @@ class PostgresStore:
         if added == rows.height:
             self._conflicting.discard(table.name)
         return added
+
+    async def fetch(self, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        """Rows of one query with positional parameters, as dicts by column name."""
+        async with self._pool.connection() as connection:
+            cursor = connection.cursor(row_factory=dict_row)
+            await cursor.execute(query, list(params))
+            return await cursor.fetchall()
+
+    async def execute(self, statement: str, params: Sequence[Any]) -> int:
+        """Run one statement; the number of rows it changed."""
+        async with self._pool.connection() as connection:
+            cursor = await connection.execute(statement, list(params))
+            return cursor.rowcount
 
     async def dead_letters(self, letters: pl.DataFrame) -> None:
         if letters.height == 0:
