@@ -207,6 +207,9 @@ class Api:
         bucket: Annotated[str | None, Query(description="a duration: 30s, 5m, 1h")] = None,
         agg: Agg | None = None,
         field: Annotated[str | None, Query(description="a numeric stored field")] = None,
+        by: Annotated[
+            str | None, Query(description="a stored field: one series per value of it")
+        ] = None,
     ) -> Series:
         spec = pipeline_spec(self.runtime, name)
         if spec.storage is None:
@@ -220,6 +223,14 @@ class Api:
             stored = {c.name for c in spec.storage.columns}
             what = "is not numeric" if field in stored else "is not a stored field"
             raise _bad("field", f"`{field}` {what}: the numeric fields are {_names(numeric)}")
+        if by is not None:
+            groupable = {
+                c.name: c.type
+                for c in spec.storage.columns
+                if not c.type.startswith(("list", "{", "json"))
+            }
+            if by not in groupable:
+                raise _bad("by", f"`{by}` is not a stored field to split by: {_names(groupable)}")
         start, end = self._range(start, end)
         width = self._bucket(bucket, end - start)
         persist = self.runtime.compiled.pipelines[name].persist
@@ -229,13 +240,16 @@ class Api:
             table=spec.storage.table, time=spec.storage.time, start=start, end=end,
             bucket=width, agg=aggregate, field=field,
             time_is_date=time_type.kind is t.Kind.DATE,
-            limit=self.settings.series_max_points + 1,
+            limit=self.settings.series_max_points + 1, by=by,
         )  # fmt: skip
         rows = await _from_store(queries.series(self.runtime.store, query))
-        points = [SeriesPoint(time=r["bucket"], value=_number(r["value"])) for r in rows]
+        points = [
+            SeriesPoint(time=r["bucket"], value=_number(r["value"]), group=_group(r.get("group")))
+            for r in rows
+        ]
         return Series.model_validate(
             {"pipeline": name, "agg": aggregate, "field": field, "bucket": format_duration(width),
-             "bucket_seconds": width.total_seconds(), "from": start, "to": end,
+             "bucket_seconds": width.total_seconds(), "by": by, "from": start, "to": end,
              "points": points}
         )  # fmt: skip
 
@@ -399,6 +413,15 @@ def _scheduled(scheduler: Any, source: str) -> bool:
         return bool(has_job(source))
     inner = getattr(scheduler, "scheduler", None)
     return inner is not None and inner.get_job(f"source:{source}") is not None
+
+
+def _group(value: Any) -> str | float | bool | None:
+    """A group's value as JSON: numbers and booleans as they are, the rest as text."""
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    return str(value)
 
 
 def _scheduled_running(scheduler: Any, source: str) -> bool:

@@ -98,6 +98,9 @@ class RecordsPage(_Model):
 class SeriesPoint(_Model):
     time: dt.datetime = Field(description="the start of the bucket")
     value: float | None
+    group: str | float | bool | None = Field(
+        default=None, description="with `by`: the value of that field for this series"
+    )
 
 
 class Series(_Model):
@@ -108,6 +111,7 @@ class Series(_Model):
     field: str | None
     bucket: str
     bucket_seconds: float
+    by: str | None = Field(default=None, description="the field the series are split by")
     from_: dt.datetime = Field(alias="from", serialization_alias="from")
     to: dt.datetime
     points: list[SeriesPoint]

@@ -263,6 +263,13 @@ async def _stored(s: Served) -> list[dict[str, Any]]:
     return await store.fetch('SELECT ts, temp FROM "cleaned" ORDER BY ts', [])
 
 
+async def store_sensors(s: Served) -> dict[str, int]:
+    store = s.runtime.store
+    assert isinstance(store, DuckDBStore)
+    rows = await store.fetch('SELECT sensor, count(*) AS n FROM "cleaned" GROUP BY 1', [])
+    return {r["sensor"]: int(r["n"]) for r in rows}
+
+
 async def test_series_buckets_in_the_database(tmp_path: Path) -> None:
     async with served(tmp_path) as s:
         rows = await _stored(s)
@@ -286,12 +293,21 @@ async def test_series_buckets_in_the_database(tmp_path: Path) -> None:
             "&from=2026-02-01T11:00:00&to=2026-02-01T12:00:00Z"  # naive: UTC
         )
         assert hourly["points"] == [
-            {"time": "2026-02-01T11:00:00Z", "value": max(r["temp"] for r in rows)}
+            {"time": "2026-02-01T11:00:00Z", "value": max(r["temp"] for r in rows), "group": None}
         ]
         empty = "/api/pipelines/cleaned/series?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z"
         assert (await s.json(empty))["points"] == []
         by_sensor = await s.json("/api/pipelines/by_sensor/series?agg=sum&field=n&bucket=1d")
         assert [p["value"] for p in by_sensor["points"]] == [float(len(rows))]
+        # Split by a field: one series per value, in the database.
+        split = await s.json("/api/pipelines/cleaned/series?agg=count&bucket=1d&by=sensor")
+        assert split["by"] == "sensor"
+        counts = {p["group"]: p["value"] for p in split["points"]}
+        sensors = await store_sensors(s)
+        assert counts == {sensor: float(n) for sensor, n in sensors.items()}
+        bad = await s.client.get("/api/pipelines/cleaned/series?by=nope")
+        assert bad.status_code == 400
+        assert "not a stored field to split by" in bad.json()["error"]
 
 
 @pytest.mark.parametrize(

@@ -105,13 +105,15 @@ class SeriesQuery:
     field: str | None = None
     time_is_date: bool = False  # a `date` time column is bucketed as midnight UTC
     limit: int = 100_000
+    by: str | None = None  # one series per value of this field (a chart's `series`)
 
 
 def series_sql(query: SeriesQuery, dialect: Dialect) -> tuple[str, list[Any]]:
     """The SQL for `dialect` and its positional parameters (in the order they appear).
 
     Its rows have two columns: `bucket` (the bucket's start, a timestamp with time zone)
-    and `value` (a double, or a bigint for `count`); empty buckets are absent.
+    and `value` (a double, or a bigint for `count`); empty buckets are absent. With `by`,
+    a third column `group` holds the value of that field, and there is a row per group.
     """
     if query.agg != "count" and query.field is None:
         raise ValueError(f"`{query.agg}` needs a field")
@@ -130,13 +132,18 @@ def series_sql(query: SeriesQuery, dialect: Dialect) -> tuple[str, list[Any]]:
         value = exp.cast(aggregate, exp.DataType.build("DOUBLE"))
     since = exp.cast(exp.Placeholder(), exp.DataType.build("TIMESTAMPTZ"))
     until = exp.cast(exp.Placeholder(), exp.DataType.build("TIMESTAMPTZ"))
+    columns = [bucket.as_("bucket", quoted=True), value.as_("value", quoted=True)]
+    keys: list[exp.Expression] = [exp.Literal.number(1)]
+    if query.by is not None:
+        columns.append(_col(query.by).as_("group", quoted=True))
+        keys.append(exp.Literal.number(3))
     select = (
-        exp.select(bucket.as_("bucket", quoted=True), value.as_("value", quoted=True))
+        exp.select(*columns)
         .from_(exp.Table(this=exp.to_identifier(query.table, quoted=True)))
         .where(exp.GTE(this=time, expression=since))
         .where(exp.LT(this=time.copy(), expression=until))
-        .group_by(exp.Literal.number(1))
-        .order_by(exp.Literal.number(1))
+        .group_by(*keys)
+        .order_by(*keys)
         .limit(exp.Placeholder())
     )
     params: list[Any] = [query.bucket, EPOCH, query.start, query.end, query.limit]
