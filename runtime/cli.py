@@ -165,7 +165,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="start even when the store has breaking differences (they are not applied)",
     )
     run.set_defaults(handler=cli_run.run)
+
+    lsp = commands.add_parser(
+        "lsp",
+        help="run the language server for editors (LSP over stdio)",
+        description="Serve the Language Server Protocol on stdin and stdout: diagnostics, "
+        "hover, completion, navigation, rename, formatting and highlighting of .flow files. "
+        "Editors start it themselves (see docs/editors.md).",
+    )
+    lsp.set_defaults(handler=_lsp)
     return parser
+
+
+def _lsp(args: argparse.Namespace) -> int:
+    from flowc.compiler.lsp.cli import run_lsp  # pygls loads only when the server runs
+
+    return run_lsp()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

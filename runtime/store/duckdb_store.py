@@ -18,7 +18,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import duckdb
 import polars as pl
@@ -108,7 +108,11 @@ class DuckDBStore:
             updates = ", ".join(f"{_ident(c)} = excluded.{_ident(c)}" for c in others)
             conflict = f" ON CONFLICT ({targets}) DO UPDATE SET {updates}"
         sql = f"INSERT INTO {_ident(table.name)} ({columns}) SELECT {columns} FROM chunk{conflict}"
-        ordered = frame.select([c.name for c in table.columns]).to_arrow()
+        ordered = (
+            _one_row_per_key(frame, table, upsert)
+            .select([c.name for c in table.columns])
+            .to_arrow()
+        )
         chunks = pa.RecordBatchReader.from_batches(
             ordered.schema, ordered.to_batches(max_chunksize=max(batch, 1))
         )
@@ -188,3 +192,12 @@ class DuckDBStore:
 
     async def close(self) -> None:
         await self._run(self.connection.close)
+
+
+def _one_row_per_key(frame: pl.DataFrame, table: TableSpec, upsert: bool) -> pl.DataFrame:
+    """A batch that repeats a key keeps its first row (its last when upserting), whatever
+    order the database would insert them in."""
+    if not table.key:
+        return frame
+    keep: Literal["first", "last"] = "last" if upsert else "first"
+    return frame.unique(subset=list(unique_key(table)), keep=keep, maintain_order=True)

@@ -30,7 +30,7 @@ import datetime as dt
 import hashlib
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -158,9 +158,14 @@ class PostgresStore:
     ) -> int:
         if frame.height == 0:
             return 0
+        key = unique_key(table)
+        if table.key:
+            # One row per key: the first (the last when upserting, which PostgreSQL refuses
+            # to apply twice in one statement), whatever order the rows would go in.
+            keep: Literal["first", "last"] = "last" if upsert else "first"
+            frame = frame.unique(subset=list(key), keep=keep, maintain_order=True)
         rows = await asyncio.to_thread(encode_rows, frame, table.columns)
         batch = max(batch, 1)
-        key = unique_key(table)
         async with self._pool.connection() as connection:
             if upsert and key:
                 # The windows of an aggregate, recomputed as records arrive: replace.

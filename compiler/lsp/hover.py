@@ -1,0 +1,156 @@
+"""Hover: the type of what is under the cursor, and where it comes from.
+
+For a field: its type at that step (nullability included) and its lineage, the steps and
+expressions that made it back to the source fields, read from the index the way
+`flowc lineage` reads the IR, but from the AST, so it works while other declarations are
+broken. For a call: the function's signature and doc. For a configuration key: the
+description from the connector's model.
+"""
+
+from __future__ import annotations
+
+from lsprotocol import types as lsp
+
+from flowc.compiler.lsp import describe
+from flowc.compiler.lsp.analysis import Analysis
+from flowc.compiler.lsp.index import Index, Occurrence, Role
+from flowc.compiler.lsp.positions import Cursor
+from flowc.dsl import ast
+from flowc.dsl import types as t
+from flowc.dsl.span import Span
+from flowc.stdlib.functions import REGISTRY
+
+_MAX_LINEAGE = 12  # lines: a long chain is cut rather than flooding the popup
+_LITERAL_TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "null": "null",
+                  "duration": "duration", "timestamp": "timestamp", "date": "date"}  # fmt: skip
+
+
+def hover(analysis: Analysis, cursor: Cursor) -> lsp.Hover | None:
+    index = analysis.index
+    occurrence = index.at(analysis.file, cursor)
+    text: str | None = None
+    span: Span | None = None
+    if occurrence is not None:
+        text, span = _describe(analysis, occurrence), occurrence.span
+    if text is None:
+        expr = index.expr_at(analysis.file, cursor)
+        if expr is not None:
+            text, span = _expression(analysis, expr), expr.span
+    if text is None or span is None:
+        return None
+    return lsp.Hover(
+        lsp.MarkupContent(lsp.MarkupKind.Markdown, text), analysis.positions().range(span)
+    )
+
+
+def _describe(analysis: Analysis, o: Occurrence) -> str | None:
+    result = analysis.result
+    match o.role:
+        case Role.FIELD_DEF | Role.FIELD_REF:
+            return _field(analysis, o)
+        case Role.PARAM_DEF | Role.PARAM_REF:
+            return describe.code(f"(parameter) {o.name}: {o.type or '?'}")
+        case Role.DECL | Role.SYMBOL:
+            found = result.symbols.by_name.get(o.name) if result.symbols else None
+            if found is None:
+                return None
+            module = result.unit.modules.get(found.file)
+            comment = describe.doc_comment(module, found.decl) if module else ""
+            return describe.decl_doc(found.decl, result, found.file, comment)
+        case Role.FUNCTION:
+            function = REGISTRY.get(o.name)
+            return describe.function_doc(function) if function else None
+        case Role.CONFIG_KEY:
+            return describe.config_key_doc(o.owner, o.path)
+        case Role.KIND:
+            return describe.kind_doc(o.name, o.owner)
+        case Role.TYPE:
+            doc = describe.TYPE_DOCS.get(o.name)
+            return f"{describe.code(o.name)}\n\n{doc}" if doc else None
+        case Role.MEMBER:
+            return describe.code(f"{o.name}: {o.type}") if o.type else None
+        case Role.ACTION:
+            doc = describe.ACTION_DOCS.get(o.name)
+            return f"**else {o.name}**: {doc}" if doc else None
+
+
+def _field(analysis: Analysis, o: Occurrence) -> str:
+    type_ = str(o.type) if o.type is not None else "?"
+    where = f"field of `{o.owner}`" if o.owner else "field"
+    lines = [describe.code(f"{o.name}: {type_}"), where]
+    if o.target is None:
+        if o.type is None:
+            lines.append("its type is not known: what it reads from has errors")
+        elif o.type.kind is t.Kind.JSON:
+            lines.append("read from raw records without a schema")
+        return "\n\n".join(lines)
+    trace = lineage(analysis, o.target)
+    if trace:
+        lines.append("\n".join(trace))
+    return "\n\n".join(lines)
+
+
+def lineage(analysis: Analysis, definition: Span) -> list[str]:
+    """Where a field comes from, one line per step, indented by depth."""
+    out: list[str] = []
+    _trace(analysis, analysis.index, definition, 0, set(), out)
+    if len(out) > _MAX_LINEAGE:
+        out = [*out[:_MAX_LINEAGE], "…"]
+    return out
+
+
+def _trace(
+    analysis: Analysis, index: Index, span: Span, depth: int, seen: set[Span], out: list[str]
+) -> None:
+    origin = index.origins.get(span)
+    if origin is None or span in seen or len(out) > _MAX_LINEAGE:
+        return
+    seen.add(span)
+    pad = "  " * depth + ("- ← " if depth else "- ")
+    where = f"line {span.line}" + (f" of {span.file}" if span.file != analysis.file else "")
+    defined = index.definitions.get(span)
+    typed = f": {defined.type}" if defined is not None and defined.type is not None else ""
+    name = f"`{origin.name}{typed}`"
+    match origin.step:
+        case "schema":
+            out.append(f"{pad}{name} from the schema of source `{origin.owner}` ({where})")
+        case "generate":
+            out.append(f"{pad}generated by source `{origin.owner}` ({where})")
+        case "rename":
+            out.append(f"{pad}{name} renamed by `rename` in `{origin.owner}` ({where})")
+        case "by":
+            out.append(f"{pad}{name} grouped by `aggregate` in `{origin.owner}` ({where})")
+        case "bucket":
+            out.append(f"{pad}`bucket`: the start of each window of `aggregate` in "
+                       f"`{origin.owner}` ({where})")  # fmt: skip
+        case _:
+            expression = _source_text(analysis, origin.expr.span) if origin.expr else ""
+            out.append(
+                f"{pad}{name} made by `{origin.step}` in `{origin.owner}` ({where}): "
+                f"`{origin.name} = {expression}`"
+            )
+    for item in origin.inputs:
+        _trace(analysis, index, item, depth + 1, seen, out)
+
+
+def _source_text(analysis: Analysis, span: Span) -> str:
+    text = analysis.result.unit.texts.get(span.file, "")
+    lines = text.splitlines()[span.line - 1 : span.end_line]
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        piece = lines[0][span.column - 1 : span.end_column - 1]
+    else:
+        lines[0] = lines[0][span.column - 1 :]
+        lines[-1] = lines[-1][: span.end_column - 1]
+        piece = " ".join(line.strip() for line in lines)
+    return piece if len(piece) <= 80 else piece[:77] + "..."
+
+
+def _expression(analysis: Analysis, expr: ast.Expr) -> str | None:
+    type_ = analysis.result.types.by_node.get(id(expr))
+    if type_ is None and isinstance(expr, ast.Literal):
+        return describe.code(_LITERAL_TYPES[expr.kind])
+    if type_ is None:
+        return None
+    return describe.code(f"{_source_text(analysis, expr.span)}: {type_}")
