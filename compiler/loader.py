@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowc.dsl import ast
 from flowc.dsl.diagnostics import Diagnostic, DiagnosticSink
-from flowc.dsl.parser import parse
+from flowc.dsl.parser import ParseResult, parse
 
 
 @dataclass
@@ -38,10 +39,15 @@ def display_name(path: Path) -> str:
         return str(path)
 
 
-def load_unit(path: Path, overlays: dict[str, str] | None = None) -> Unit:
+def load_unit(
+    path: Path,
+    overlays: dict[str, str] | None = None,
+    parse_file: Callable[[str, str], ParseResult] = parse,
+) -> Unit:
     """Parse `path` and, transitively, the files it imports.
 
-    `overlays` maps display names to unsaved editor text (the language server's view).
+    `overlays` maps display names to unsaved editor text (the language server's view);
+    `parse_file` is the parser (the language server's re-parses only what changed).
     """
     overlays = overlays or {}
     root = display_name(path)
@@ -54,8 +60,11 @@ def load_unit(path: Path, overlays: dict[str, str] | None = None) -> Unit:
             continue
         text = overlays.get(name)
         if text is None:
-            text = file_path.read_text(encoding="utf-8", errors="replace")
-        result = parse(text, name)
+            try:
+                text = file_path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""  # vanished or unreadable since it was named: nothing to check
+        result = parse_file(text, name)
         unit.texts[name] = text
         unit.modules[name] = result.module
         unit.diagnostics.extend(result.diagnostics)

@@ -62,7 +62,7 @@ class Lines:
     """Collects output lines and interleaves the source's comments with them."""
 
     def __init__(self, comments: Sequence[ast.Comment], end_of_line: Iterable[bool]) -> None:
-        self._comments = list(comments)
+        self.collect_comments = list(comments)
         self._end_of_line = list(end_of_line)
         self._next = 0  # the first comment not written yet
         self._lines: list[_Line] = []
@@ -107,8 +107,8 @@ class Lines:
     def has_comment(self, span: Span) -> bool:
         """Whether a comment not written yet lies inside `span`."""
         start, end = start_of(span), end_of(span)
-        for index in range(self._next, len(self._comments)):
-            position = start_of(self._comments[index].span)
+        for index in range(self._next, len(self.collect_comments)):
+            position = start_of(self.collect_comments[index].span)
             if position >= end:
                 return False
             if position >= start:
@@ -126,14 +126,14 @@ class Lines:
 
     def _pending_before(self, position: Pos) -> bool:
         return (
-            self._next < len(self._comments)
-            and start_of(self._comments[self._next].span) < position
+            self._next < len(self.collect_comments)
+            and start_of(self.collect_comments[self._next].span) < position
         )
 
     def _take(self) -> tuple[ast.Comment, bool]:
         index = self._next
         self._next += 1
-        return self._comments[index], self._end_of_line[index]
+        return self.collect_comments[index], self._end_of_line[index]
 
     def _before(self, position: Pos, indent: int) -> None:
         while self._pending_before(position):

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from lark import Token
 
 # Token values after which a line cannot end, so a following newline continues it.
-_CONTINUES = frozenset(
+CONTINUATION_TOKENS = frozenset(
     {
         ",", "{", "(", "[", "=", ":", "->", "=>", "??", "++",
         "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%",
@@ -56,4 +56,8 @@ class NewlinePostLexer:
 
 def _continues(token: Token) -> bool:
     # `list<int>` may end a line: its `>` closes type arguments, it is no comparison.
-    return token.type not in _LITERALS and token.type != "TYPE_CLOSE" and str(token) in _CONTINUES
+    return (
+        token.type not in _LITERALS
+        and token.type != "TYPE_CLOSE"
+        and str(token) in CONTINUATION_TOKENS
+    )

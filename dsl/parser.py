@@ -34,9 +34,9 @@ from flowc.grammar import grammar_text
 DECLARATION_KEYWORDS = (
     "import", "const", "fn", "type", "source", "sink", "pipeline", "dashboard", "test",
 )  # fmt: skip
-_DECL_START = re.compile(rf"^(?:{'|'.join(DECLARATION_KEYWORDS)})(?![A-Za-z0-9_])", re.M)
+DECLARATION_START = re.compile(rf"^(?:{'|'.join(DECLARATION_KEYWORDS)})(?![A-Za-z0-9_])", re.M)
 _STRINGS = r'"{3}(?:[^"\\]|\\.|"(?!""))*"{3}|"(?:[^"\\\n]|\\.)*"'
-_DECL_NAME = re.compile(r"(?:const|fn|type|source|sink|pipeline|dashboard)\s+([A-Za-z_]\w*)")
+DECLARATION_NAME = re.compile(r"(?:const|fn|type|source|sink|pipeline|dashboard)\s+([A-Za-z_]\w*)")
 _COMMENT_OR_STRING = re.compile(_STRINGS + r"|//[^\n]*")
 
 
@@ -77,14 +77,14 @@ def parse(text: str, file: str = "<input>") -> ParseResult:
             # Piece by piece, so the declaration that is too deep is the one reported.
             sink = DiagnosticSink()
             decls = _parse_in_pieces(text, file, sink, broken)
-    module = ast.Module(file, tuple(decls), _comments(text, file), tuple(broken))
+    module = ast.Module(file, tuple(decls), collect_comments(text, file), tuple(broken))
     return ParseResult(module, tuple(sink.items))
 
 
 def _parse_in_pieces(
     text: str, file: str, sink: DiagnosticSink, broken: list[str]
 ) -> list[ast.Decl]:
-    starts = [m.start() for m in _DECL_START.finditer(text)]
+    starts = [m.start() for m in DECLARATION_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     starts.append(len(text))
@@ -97,7 +97,7 @@ def _parse_in_pieces(
             tree = lark_parser().parse(piece)
         except UnexpectedInput as error:
             sink.add(syntax_diagnostic(error, piece, file, line_offset, following))
-            named = _DECL_NAME.match(piece)
+            named = DECLARATION_NAME.match(piece)
             broken.append(named.group(1) if named else "")
             continue
         built = _build(AstBuilder(file, sink, line_offset), tree, piece, file, sink, broken)
@@ -121,7 +121,7 @@ def _build(
         if isinstance(error, VisitError) and not isinstance(error.orig_exc, RecursionError):
             raise
         line = builder.line_offset + 1
-        named = _DECL_NAME.match(text)
+        named = DECLARATION_NAME.match(text)
         width = named.end(1) if named else 1
         span = Span(file, line, 1, line, width + 1)
         sink.error(
@@ -137,14 +137,14 @@ def _build(
 
 def _following_keyword(text: str, position: int, file: str) -> tuple[str, Span] | None:
     """The declaration keyword that starts at `position`, where a piece was cut."""
-    match = _DECL_START.match(text, position)
+    match = DECLARATION_START.match(text, position)
     if match is None:
         return None
     line = text.count("\n", 0, position) + 1
     return match.group(), Span(file, line, 1, line, 1 + len(match.group()))
 
 
-def _comments(text: str, file: str) -> tuple[ast.Comment, ...]:
+def collect_comments(text: str, file: str) -> tuple[ast.Comment, ...]:
     comments: list[ast.Comment] = []
     for match in _COMMENT_OR_STRING.finditer(text):
         if not match.group().startswith("//"):

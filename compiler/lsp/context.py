@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from flowc.dsl.parser import DECLARATION_KEYWORDS
+from flowc.dsl.parser import DECLARATION_START
 
 STEP_KEYWORDS = (
     "map", "derive", "where", "select", "drop", "rename", "validate", "dedupe", "aggregate",
     "persist", "cache", "sink",
 )  # fmt: skip
-_DECL_START = re.compile(rf"^(?:{'|'.join(DECLARATION_KEYWORDS)})(?![A-Za-z0-9_])", re.M)
 _SCAN = re.compile(
     r'"{3}(?:[^"\\]|\\.|"(?!""))*(?:"{3}|\Z)|"(?:[^"\\\n]|\\.)*"?|//[^\n]*|[{}()\[\]\n,]'
 )
@@ -77,7 +76,7 @@ class Context:
         """The text with the cursor's item and the rest of its declaration cut off and its
         braces closed: the declaration as it stands before the cursor, so that it parses."""
         closing = "".join("\n}" for b in self.braces if b.offset < self.cut)
-        rest = _DECL_START.search(self.text, self.offset)
+        rest = DECLARATION_START.search(self.text, self.offset)
         tail = self.text[rest.start() :] if rest else ""
         return self.text[: self.cut] + closing + "\n" + tail
 
@@ -89,7 +88,7 @@ class Context:
 def context_at(text: str, offset: int) -> Context:
     """The context of the cursor at `offset` in `text`."""
     ctx = Context(text, offset)
-    starts = [m.start() for m in _DECL_START.finditer(text, 0, offset)]
+    starts = [m.start() for m in DECLARATION_START.finditer(text, 0, offset)]
     # A keyword on the cursor's own line at column 1 is being typed: the declaration is it.
     ctx.decl_start = starts[-1] if starts else None
     begin = ctx.decl_start or 0

@@ -21,7 +21,7 @@ from flowc.stdlib.connectors import SINKS, SOURCES
 from flowc.stdlib.connectors.base import annotation_members
 
 # The same spelling of a key's type and default as docs/connectors.md.
-from flowc.stdlib.connectors.docgen import _default_text, _field_type_text
+from flowc.stdlib.connectors.docgen import default_text, field_type_text
 from flowc.stdlib.signature import Function, Nulls
 
 PERSIST_DOCS = {
@@ -115,7 +115,7 @@ def config_key_doc(owner: str, path: tuple[str, ...]) -> str | None:
     info = config_field(role, kind, path)
     if info is None:
         return None
-    text = f"**{key}**: `{_field_type_text(info)}`, default {_default_text(info)}"
+    text = f"**{key}**: `{field_type_text(info)}`, default {default_text(info)}"
     return text + (f"\n\n{info.description}" if info.description else "")
 
 

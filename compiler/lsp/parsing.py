@@ -27,16 +27,16 @@ from typing import TypeVar
 
 from lark.exceptions import UnexpectedInput
 
-from flowc.compiler.loader import Unit, display_name
+from flowc.compiler.loader import Unit, load_unit
 from flowc.dsl import ast
 from flowc.dsl.builder import AstBuilder
 from flowc.dsl.diagnostics import Diagnostic, DiagnosticSink
-from flowc.dsl.lexing import _CONTINUES
+from flowc.dsl.lexing import CONTINUATION_TOKENS
 from flowc.dsl.parser import (
-    _DECL_NAME,  # the parser's own patterns, so the pieces are exactly its pieces
-    _DECL_START,
+    DECLARATION_NAME,  # the parser's own patterns, so the pieces are exactly its pieces
+    DECLARATION_START,
     ParseResult,
-    _comments,
+    collect_comments,
     lark_parser,
     parse,
     syntax_diagnostic,
@@ -96,7 +96,7 @@ class _Fallback(Exception):
 
 def parse_incremental(text: str, file: str) -> ParseResult:
     """The same result as `parse(text, file)`, re-parsing only the pieces that changed."""
-    starts = [m.start() for m in _DECL_START.finditer(text)]
+    starts = [m.start() for m in DECLARATION_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     starts.append(len(text))
@@ -105,7 +105,7 @@ def parse_incremental(text: str, file: str) -> ParseResult:
         line_offset = 0
         for begin, end in itertools.pairwise(starts):
             piece_text = text[begin:end]
-            following = _DECL_START.match(text, end)
+            following = DECLARATION_START.match(text, end)
             keyword = following.group() if following else ""
             key = (file, piece_text, keyword)
             piece = _PIECES.get(key)
@@ -125,7 +125,7 @@ def parse_incremental(text: str, file: str) -> ParseResult:
     decls = tuple(d for p in pieces for d in p.decls)
     diagnostics = tuple(d for p in pieces for d in p.diagnostics)
     broken = tuple(p.broken for p in pieces if p.broken is not None)
-    module = ast.Module(file, decls, _comments(text, file), broken)
+    module = ast.Module(file, decls, collect_comments(text, file), broken)
     return ParseResult(module, diagnostics)
 
 
@@ -147,7 +147,7 @@ def _parse_piece(text: str, file: str, line_offset: int, keyword: str) -> _Piece
             line = line_offset + text.count("\n") + 1
             following = (keyword, Span(file, line, 1, line, 1 + len(keyword)))
         sink.add(syntax_diagnostic(error, text, file, line_offset, following))
-        named = _DECL_NAME.match(text)
+        named = DECLARATION_NAME.match(text)
         name = named.group(1) if named else ""
         return _Piece(line_offset, (), tuple(sink.items), name, opens, dips, continues)
     try:
@@ -207,47 +207,9 @@ def _shape(text: str) -> tuple[int, bool, bool]:
             depth -= 1
             dips = dips or depth < 0
         last = token
-    return depth, dips, last in _CONTINUES
+    return depth, dips, last in CONTINUATION_TOKENS
 
 
 def load_unit_incremental(path: Path, overlays: dict[str, str] | None = None) -> Unit:
     """`flowc.compiler.loader.load_unit`, with each file parsed by `parse_incremental`."""
-    overlays = overlays or {}
-    root = display_name(path)
-    unit = Unit(root)
-    sink = DiagnosticSink()
-    pending: list[tuple[Path, str]] = [(path, root)]
-    while pending:
-        file_path, name = pending.pop()
-        if name in unit.modules:
-            continue
-        text = overlays.get(name)
-        if text is None:
-            try:
-                text = file_path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                text = ""
-        result = parse_incremental(text, name)
-        unit.texts[name] = text
-        unit.modules[name] = result.module
-        unit.diagnostics.extend(result.diagnostics)
-        unit.imports[name] = []
-        for decl in result.module.decls:
-            if not isinstance(decl, ast.Import):
-                continue
-            target = (file_path.parent / decl.path).resolve()
-            target_name = display_name(target)
-            if target_name not in overlays and not target.is_file():
-                sink.error(
-                    "E111",
-                    f"cannot import `{decl.path}`: no such file",
-                    decl.span,
-                    f"looked for {target_name}",
-                    help="import paths are relative to the importing file",
-                )
-                unit.failed_imports.add(name)
-                continue
-            unit.imports[name].append(target_name)
-            pending.append((target, target_name))
-    unit.diagnostics.extend(sink.items)
-    return unit
+    return load_unit(path, overlays, parse_incremental)

@@ -97,7 +97,7 @@ def _tables(model: type[BaseModel], path: str | None) -> list[str]:
         lines += [f"#### `{path}`", "", _paragraph(inspect.getdoc(model) or ""), ""]
     lines += ["| key | type | default | description |", "| --- | --- | --- | --- |"]
     for name, info in model.model_fields.items():
-        cells = (f"`{name}`", _field_type_text(info), _default_text(info), info.description)
+        cells = (f"`{name}`", field_type_text(info), default_text(info), info.description)
         lines.append("| " + " | ".join(_cell(str(c)) for c in cells) + " |")
     lines.append("")
     for name, info in model.model_fields.items():
@@ -124,7 +124,7 @@ def _is_block(member: Any) -> bool:
     return isinstance(member, type) and issubclass(member, BaseModel) and member is not EnvRef
 
 
-def _field_type_text(info: FieldInfo) -> str:
+def field_type_text(info: FieldInfo) -> str:
     # pydantic moves a top-level Annotated's metadata from the annotation to the field.
     # Nested Annotated aliases flatten; the outermost (last) DocType is the most specific.
     for meta in reversed(info.metadata):
@@ -176,7 +176,7 @@ def _member_text(member: Any) -> str:
     raise TypeError(f"no doc spelling for {member!r}: annotate it with DocType")
 
 
-def _default_text(info: FieldInfo) -> str:
+def default_text(info: FieldInfo) -> str:
     extra = info.json_schema_extra
     if isinstance(extra, dict) and isinstance(extra.get("doc_default"), str):
         return str(extra["doc_default"])
