@@ -25,7 +25,11 @@ from flowc.compiler.lsp.analysis import Analysis, LastGood, analyze
 from flowc.compiler.lsp.diagnostics import document_diagnostics
 from flowc.compiler.lsp.positions import display_of, uri_of, uri_to_path
 
-DEFAULT_DEBOUNCE = 0.15  # seconds: longer than the pause between two keystrokes of a word
+# Seconds. A check of a 2,000-line project costs ~25 ms (re-parsing only what changed), so
+# checking after each keystroke is affordable; the short wait still folds a paste, an
+# auto-repeated key or an editor's multi-edit into one check, and keeps the time from a
+# change to its diagnostics under 100 ms.
+DEFAULT_DEBOUNCE = 0.03
 log = logging.getLogger(__name__)
 
 
