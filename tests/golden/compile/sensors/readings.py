@@ -109,25 +109,25 @@ def plan(
     # validate: a rule whose answer is null fails
     frame = frame.with_columns(
         pl.when(~(((pl.col("temp_c") >= -40.0) & (pl.col("temp_c") <= 80.0))).fill_null(False))
-        .then(pl.lit("1.0"))
+        .then(pl.lit(0, dtype=pl.UInt16))
         .when(~(pl.col("sensor").str.contains("^[a-z0-9-]+$")).fill_null(False))
-        .then(pl.lit("1.1"))
+        .then(pl.lit(1, dtype=pl.UInt16))
         .otherwise(None)
         .alias("__rule")
     )
     counts.append(
         frame.select(
-            (pl.col("__rule") == "1.1").sum().alias("1.1"),
+            (pl.col("__rule") == 1).sum().alias("1.1"),
         ).unpivot(variable_name="rule", value_name="count")
     )
     rejected.append(
-        frame.filter(pl.col("__rule").is_in(["1.0"])).select(
+        frame.filter(pl.col("__rule").is_in([0])).select(
             pl.col("__row").alias("__row"),
-            pl.when(pl.col("__rule") == "1.0")
+            pl.when(pl.col("__rule") == 0)
             .then(pl.lit("temp_c between -40.0 and 80.0"))
             .alias("rule"),
-            pl.when(pl.col("__rule") == "1.0").then(pl.lit("dead_letter")).alias("action"),
-            pl.when(pl.col("__rule") == "1.0")
+            pl.when(pl.col("__rule") == 0).then(pl.lit("dead_letter")).alias("action"),
+            pl.when(pl.col("__rule") == 0)
             .then(
                 pl.concat_str(
                     [
