@@ -277,9 +277,7 @@ def _validate(w: _Writer, exprs: PolarsExprs, rules: tuple[ir.Rule, ...], has_ro
         w.line(f"frame = frame.filter(pl.col({RULE!r}).is_null()).drop({RULE!r})")
 
 
-def _rejected(
-    w: _Writer, rules: list[ir.Rule], codes: dict[str, int], has_row: bool
-) -> None:
+def _rejected(w: _Writer, rules: list[ir.Rule], codes: dict[str, int], has_row: bool) -> None:
     """The dead-lettered (and batch-failing) records, with the rule and a reason."""
 
     def by_rule(values: dict[str, str]) -> str:
