@@ -6,6 +6,7 @@ few vectorised calls, not a million Python ones. With a `seed`, runs repeat exac
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Iterator
 
@@ -94,13 +95,27 @@ class GenerateSourceRunner:
 
     async def run_once(self, emit: Emit, state: SourceState) -> RunResult:
         result = RunResult()
-        while not self.generator.exhausted:
+        if self.generator.exhausted:
+            return result
+        if self.paced:
             frame = self.generator.next_batch(self.clock())
+            await emit(Batch(frame))
+            return RunResult(frame.height, 1)
+        # As fast as possible: draw the next batch on a worker thread while the pipelines
+        # process (and the store writes) this one.
+        upcoming: asyncio.Task[pl.DataFrame] | None = asyncio.create_task(
+            asyncio.to_thread(self.generator.next_batch, self.clock())
+        )
+        while upcoming is not None:
+            frame = await upcoming
+            upcoming = None
+            if not self.generator.exhausted:
+                upcoming = asyncio.create_task(
+                    asyncio.to_thread(self.generator.next_batch, self.clock())
+                )
             await emit(Batch(frame))
             result.records += frame.height
             result.batches += 1
-            if self.paced:
-                break
         return result
 
     async def close(self) -> None:

@@ -159,28 +159,31 @@ class PostgresStore:
         if frame.height == 0:
             return 0
         key = unique_key(table)
-        if table.key:
-            # One row per key: the first (the last when upserting, which PostgreSQL refuses
-            # to apply twice in one statement), whatever order the rows would go in.
-            keep: Literal["first", "last"] = "last" if upsert else "first"
-            frame = frame.unique(subset=list(key), keep=keep, maintain_order=True)
-        rows = await asyncio.to_thread(encode_rows, frame, table.columns)
         batch = max(batch, 1)
         async with self._pool.connection() as connection:
             if upsert and key:
-                # The windows of an aggregate, recomputed as records arrive: replace.
+                # The windows of an aggregate, recomputed as records arrive: replace. One
+                # row per key, the last: PostgreSQL refuses to update a row twice at once.
+                rows = await self._encode(table, _one_row_per_key(frame, key, "last"))
                 return await _merge(connection, table, key, rows, batch, replace=True)
             if not key or table.name not in self._conflicting:
+                rows = await self._encode(table, frame)
                 try:
                     return await _copy(connection, table.name, rows, batch)
                 except psycopg.errors.UniqueViolation:
                     if not key:
                         raise
                     self._conflicting.add(table.name)
+            # Some keys exist already (a retry), or the batch repeats a key: the first row
+            # of each key is inserted, whatever order the database would take them in.
+            rows = await self._encode(table, _one_row_per_key(frame, key, "first"))
             added = await _merge(connection, table, key, rows, batch)
         if added == rows.height:
             self._conflicting.discard(table.name)
         return added
+
+    async def _encode(self, table: TableSpec, frame: pl.DataFrame) -> CopyRows:
+        return await asyncio.to_thread(encode_rows, frame, table.columns)
 
     async def fetch(self, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         """Rows of one query with positional parameters, as dicts by column name."""
@@ -377,3 +380,9 @@ def random_ids(count: int) -> pl.Series:
 
 
 _UUID_GROUPS = ((0, 8), (8, 4), (12, 4), (16, 4), (20, 12))
+
+
+def _one_row_per_key(
+    frame: pl.DataFrame, key: Sequence[str], keep: Literal["first", "last"]
+) -> pl.DataFrame:
+    return frame.unique(subset=list(key), keep=keep, maintain_order=True)
