@@ -6,60 +6,27 @@ through a connection of its own.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 import polars as pl
 import pytest
 
-from flowc.compiler.artifacts import Compiled, compile_unit
-from flowc.compiler.checker import check_text
+from flowc.compiler.artifacts import Compiled
 from flowc.compiler.sql.migrate import ChangeKind
 from flowc.compiler.sql.spec import ColumnSpec, TableSpec
 from flowc.dsl import types as t
 from flowc.runtime.store.base import DEAD_LETTER_SCHEMA, BreakingChanges, RunRecord
 from flowc.runtime.store.duckdb_store import DuckDBStore
 from flowc.runtime.store.open import open_store
-
-T = TypeVar("T")
-
-V1 = """\
-source s: file {
-  path: "in.jsonl"
-  schema { sensor: str, temp: float, sent: timestamp }
-}
-
-pipeline readings from s {
-  map {
-    ts = sent
-    sensor = sensor
-    temp = temp
-  }
-  persist timescale readings { time: ts, key: (sensor, ts) }
-}
-"""
-V2 = V1.replace("    temp = temp\n", "    temp = temp\n    temp_f = temp * 1.8 + 32.0\n")
-V3 = V1.replace("    temp = temp\n", "")
-
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-AWKWARD = [
-    "tab\there",
-    "new\nline and \r\n",
-    "back\\slash \\N \\. ",
-    "quotes \" ' `",
-    "commas, semi; pipes | braces {} [] ()",
-    "unicode: é ü 漢字 😀",
-    "",
-    "NULL",
-]
+from tests.store_cases import AWKWARD, NOW, V1, V2, V3, compiled, readings, run
 
 ALL_TYPES = TableSpec(
     name="Every Type",
@@ -117,19 +84,6 @@ def all_types_frame() -> pl.DataFrame:
     )  # fmt: skip
 
 
-def run(work: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await work()
-
-    return asyncio.run(main())
-
-
-def compiled(program: str = V1, *extra: TableSpec) -> Compiled:
-    result = compile_unit(check_text(program, "p.flow"))
-    tables = {**result.tables, **{spec.name: spec for spec in extra}}
-    return dataclasses.replace(result, tables=tables)
-
-
 async def prepared(path: Path, program: Compiled, *, allow_breaking: bool = False) -> DuckDBStore:
     store = DuckDBStore(path)
     try:
@@ -145,13 +99,6 @@ def reading(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     with duckdb.connect(str(path), read_only=True) as conn:
         conn.execute("SET TimeZone = 'UTC'")
         yield conn
-
-
-def readings(*rows: tuple[str, dt.datetime, float]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows, schema={"sensor": pl.String, "ts": pl.Datetime("us", "UTC"), "temp": pl.Float64},
-        orient="row",
-    )  # fmt: skip
 
 
 def columns(path: Path, table: str) -> list[str]:

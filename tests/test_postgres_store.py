@@ -11,16 +11,14 @@ import dataclasses
 import datetime as dt
 import json
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 import psycopg
 import pytest
 
-from flowc.compiler.artifacts import Compiled, compile_unit
-from flowc.compiler.checker import check_text
+from flowc.compiler.artifacts import Compiled
 from flowc.compiler.sql.migrate import ChangeKind
 from flowc.compiler.sql.spec import ColumnSpec, TableSpec
 from flowc.dsl import types as t
@@ -28,40 +26,10 @@ from flowc.runtime.store.base import DEAD_LETTER_SCHEMA, BreakingChanges, RunRec
 from flowc.runtime.store.open import open_store
 from flowc.runtime.store.postgres_store import PostgresStore
 from flowc.runtime.store_plan import StoreError
+from tests.store_cases import AWKWARD, NOW, V1, V2, V3, compiled, readings, run
 
-T = TypeVar("T")
 Conn = psycopg.Connection[tuple[Any, ...]]
 
-V1 = """\
-source s: file {
-  path: "in.jsonl"
-  schema { sensor: str, temp: float, sent: timestamp }
-}
-
-pipeline readings from s {
-  map {
-    ts = sent
-    sensor = sensor
-    temp = temp
-  }
-  persist timescale readings { time: ts, key: (sensor, ts) }
-}
-"""
-# v2 adds a column; v3 removes `temp` (breaking).
-V2 = V1.replace("    temp = temp\n", "    temp = temp\n    temp_f = temp * 1.8 + 32.0\n")
-V3 = V1.replace("    temp = temp\n", "")
-
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-AWKWARD = [
-    "tab\there",
-    "new\nline and \r\n",
-    "back\\slash \\N \\. ",
-    "quotes \" ' `",
-    "commas, semi; pipes | braces {} [] ()",
-    "unicode: é ü 漢字 😀",
-    "",
-    "NULL",
-]
 
 ALL_TYPES = TableSpec(
     name="Every Type",  # quoted everywhere: a space and capitals survive
@@ -136,19 +104,6 @@ def expected_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def run(work: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await work()
-
-    return asyncio.run(main())
-
-
-def compiled(program: str = V1, *extra: TableSpec) -> Compiled:
-    result = compile_unit(check_text(program, "p.flow"))
-    tables = {**result.tables, **{spec.name: spec for spec in extra}}
-    return dataclasses.replace(result, tables=tables)
-
-
 async def prepared(url: str, program: Compiled, *, allow_breaking: bool = False) -> PostgresStore:
     store = await PostgresStore.connect(url)
     try:
@@ -157,13 +112,6 @@ async def prepared(url: str, program: Compiled, *, allow_breaking: bool = False)
         await store.close()
         raise
     return store
-
-
-def readings(*rows: tuple[str, dt.datetime, float]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows, schema={"sensor": pl.String, "ts": pl.Datetime("us", "UTC"), "temp": pl.Float64},
-        orient="row",
-    )  # fmt: skip
 
 
 def tables(conn: Conn) -> set[str]:

@@ -9,25 +9,7 @@ import psycopg
 import pytest
 
 from flowc.runtime.cli import main
-
-V1 = """\
-source s: file {
-  path: "in.jsonl"
-  schema { sensor: str, temp: float, sent: timestamp }
-}
-
-pipeline readings from s {
-  map {
-    ts = sent
-    sensor = sensor
-    temp = temp
-  }
-  persist timescale readings { time: ts, key: (sensor, ts) }
-}
-"""
-# v2 adds a column (fine) and widens nothing; v3 drops `temp` (breaking).
-V2 = V1.replace("    temp = temp\n", "    temp = temp\n    temp_f = temp * 1.8 + 32.0\n")
-V3 = V1.replace("    temp = temp\n", "")
+from tests.store_cases import V1, V2, V3
 
 
 def _plan(program: Path, store: str, *extra: str) -> int:
