@@ -11,27 +11,11 @@ from lark.tree import Meta
 
 from flowc.dsl import ast
 from flowc.dsl.diagnostics import DiagnosticSink
+from flowc.dsl.durations import duration_us
 from flowc.dsl.span import Span
 
-_DURATION_UNITS_US = {
-    "ms": 1_000,
-    "s": 1_000_000,
-    "m": 60_000_000,
-    "h": 3_600_000_000,
-    "d": 86_400_000_000,
-    "w": 7 * 86_400_000_000,
-}
-_DURATION = re.compile(r"([0-9]+)(ms|s|m|h|d|w)")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "0": "\0"}
 _ESCAPE = re.compile(r"\\(u\{[0-9a-fA-F]{1,6}\}|.)")
-
-
-def duration_us(text: str) -> int:
-    """Microseconds in a duration literal such as `5m`."""
-    match = _DURATION.fullmatch(text)
-    if match is None:
-        raise ValueError(f"not a duration: {text}")
-    return int(match.group(1)) * _DURATION_UNITS_US[match.group(2)]
 
 
 def unescape(body: str) -> str:

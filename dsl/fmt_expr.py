@@ -13,6 +13,7 @@ import re
 
 from flowc.dsl import ast
 from flowc.dsl.builder import escape
+from flowc.dsl.durations import UNITS_US
 
 # Precedence levels, loosest first, as in the grammar: `if`, `or`, `and`, `not`,
 # comparisons (non-associative), `??` (right-associative, tighter than comparisons:
@@ -47,15 +48,6 @@ BINARY_LEVELS: dict[str, int] = {
 }
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Largest unit first, so 3600s is written 1h. Values are microseconds.
-_DURATION_UNITS = (
-    ("w", 7 * 86_400_000_000),
-    ("d", 86_400_000_000),
-    ("h", 3_600_000_000),
-    ("m", 60_000_000),
-    ("s", 1_000_000),
-    ("ms", 1_000),
-)
 
 
 def operand_levels(op: str) -> tuple[int, int]:
@@ -218,7 +210,7 @@ def duration_text(microseconds: int) -> str:
     """A duration literal in the largest unit that divides it exactly."""
     if microseconds == 0:
         return "0s"
-    for unit, size in _DURATION_UNITS:
+    for unit, size in UNITS_US:
         if microseconds > 0 and microseconds % size == 0:
             return f"{microseconds // size}{unit}"
     raise ValueError(f"a duration of {microseconds}µs has no literal in the language")

@@ -32,6 +32,7 @@ import pyarrow.json as pa_json
 from jsonpath import JSONPath, JSONPathError
 from jsonpath import compile as compile_jsonpath
 
+from flowc.dsl import durations
 from flowc.dsl import types as t
 from flowc.stdlib.connectors.base import found
 
@@ -39,9 +40,6 @@ Schema = Mapping[str, t.Type]
 """Declared fields in order: name -> Flow type (nullability included)."""
 
 _INT64 = (-(2**63), 2**63 - 1)
-_DURATION = re.compile(r"([0-9]+)(ms|s|m|h|d|w)")
-_DURATION_US = {"ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000,
-                "d": 86_400_000_000, "w": 604_800_000_000}  # fmt: skip
 
 
 class BodyError(ValueError):
@@ -263,7 +261,7 @@ def _finish(e: pl.Expr, type_: t.Type) -> tuple[pl.Expr, pl.Expr | None]:
         case t.Kind.DURATION:
             parts = e.str.extract_groups(r"^([0-9]+)(ms|s|m|h|d|w)$")
             amount = parts.struct.field("1").cast(pl.Int64, strict=False)
-            unit = parts.struct.field("2").replace_strict(_DURATION_US, default=None,
+            unit = parts.struct.field("2").replace_strict(durations.MICROS, default=None,
                                                           return_dtype=pl.Int64)  # fmt: skip
             converted = (amount * unit).cast(pl.Duration("us"))
             bad = _or(bad, e.is_not_null() & converted.is_null())
@@ -462,7 +460,7 @@ def _check(value: Any, type_: t.Type, path: str) -> tuple[str, str, Any] | None:
         ok = type(value) is str and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is not None
         ok = ok and _valid_date(value)
     elif kind is t.Kind.DURATION:
-        ok = type(value) is str and _DURATION.fullmatch(value) is not None
+        ok = type(value) is str and durations.PATTERN.fullmatch(value) is not None
     elif kind is t.Kind.LIST:
         assert type_.elem is not None
         if type(value) is not list:
@@ -498,6 +496,4 @@ def _valid_date(value: str) -> bool:
 
 
 def _duration(value: str) -> dt.timedelta:
-    match = _DURATION.fullmatch(value)
-    assert match is not None
-    return dt.timedelta(microseconds=int(match.group(1)) * _DURATION_US[match.group(2)])
+    return dt.timedelta(microseconds=durations.duration_us(value))

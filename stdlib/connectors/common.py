@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from flowc.dsl.builder import duration_us
+from flowc.dsl.durations import duration_us
 from flowc.stdlib.connectors.base import (
     SECRET_HELP,
     ConfigModel,

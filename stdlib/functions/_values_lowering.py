@@ -53,6 +53,7 @@ from collections.abc import Callable, Sequence
 
 import sqlglot.expressions as exp
 
+from flowc.dsl.durations import UNITS_US
 from flowc.dsl.types import Kind, Type
 from flowc.stdlib.lowering import (
     LoweringUnsupported,
@@ -87,15 +88,6 @@ INT_MAX = 2**63 - 1
 FLOAT_MAX = "1.7976931348623157e308"
 FLOAT_HALF_MIN = "2.4703282292062328e-324"  # below this, text rounds to 0.0
 
-# The largest exact unit of a duration, in microseconds, largest first.
-DURATION_UNITS = (
-    ("w", 7 * 86_400_000_000),
-    ("d", 86_400_000_000),
-    ("h", 3_600_000_000),
-    ("m", 60_000_000),
-    ("s", 1_000_000),
-    ("ms", 1_000),
-)
 
 # How a string is written inside JSON: the escapes of Python's `json.dumps`.
 _SHORT_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r"}
@@ -250,7 +242,7 @@ def pl_date_to_text(code: str) -> str:
 def pl_duration_to_text(code: str) -> str:
     def body(us: str) -> str:
         chain = f'pl.when({us} == 0).then(pl.lit("0s"))'
-        for unit, size in DURATION_UNITS:
+        for unit, size in UNITS_US:
             chain += (
                 f".when(({us} % {size}) == 0)"
                 f".then(pl.concat_str([({us} // {size}).cast(pl.String), pl.lit({unit!r})]))"
@@ -678,7 +670,7 @@ def sql_duration_to_text(value: exp.Expression, dialect: str) -> exp.Expression:
         seconds = exp.Extract(this=exp.var("EPOCH"), expression=value)
         us = exp.cast(exp.Mul(this=seconds, expression=number(1_000_000)), BIGINT)
     branches: list[tuple[exp.Expression, exp.Expression]] = [(eq(us, number(0)), text("0s"))]
-    for unit, size in DURATION_UNITS:
+    for unit, size in UNITS_US:
         divisible = eq(exp.Mod(this=us.copy(), expression=number(size)), number(0))
         count = exp.cast(exp.IntDiv(this=us.copy(), expression=number(size)), TEXT)
         branches.append((divisible, cat(count, text(unit))))
