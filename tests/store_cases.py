@@ -16,6 +16,7 @@ import polars as pl
 from flowc.compiler.artifacts import Compiled, compile_unit
 from flowc.compiler.checker import check_text
 from flowc.compiler.sql.spec import TableSpec
+from flowc.runtime.store.base import DEAD_LETTER_SCHEMA
 
 T = TypeVar("T")
 
@@ -72,3 +73,18 @@ def readings(*rows: tuple[str, dt.datetime, float]) -> pl.DataFrame:
         rows, schema={"sensor": pl.String, "ts": pl.Datetime("us", "UTC"), "temp": pl.Float64},
         orient="row",
     )  # fmt: skip
+
+
+def dead_letters() -> pl.DataFrame:
+    """Dead letters whose text stresses every encoding: tabs, newlines, quotes, accents."""
+    return pl.DataFrame(
+        {
+            "pipeline": ["readings", "readings", "Other Pipe"],
+            "rule": ["temp between -40.0 and 60.0", "sink s", "fail"],
+            "action": ["dead_letter", "undelivered", "fail"],
+            "reason": ["temp was 99.5", None, 'tabs\tand\nnewlines \\ "q"'],
+            "record": ['{"temp": 99.5}', '{"sensor": "é"}', "not json at all"],
+            "at": [NOW, NOW, NOW + dt.timedelta(seconds=1)],
+        },
+        schema=DEAD_LETTER_SCHEMA,
+    )

@@ -22,11 +22,11 @@ from flowc.compiler.artifacts import Compiled
 from flowc.compiler.sql.migrate import ChangeKind
 from flowc.compiler.sql.spec import ColumnSpec, TableSpec
 from flowc.dsl import types as t
-from flowc.runtime.store.base import DEAD_LETTER_SCHEMA, BreakingChanges, RunRecord
+from flowc.runtime.store.base import BreakingChanges, RunRecord
 from flowc.runtime.store.open import open_store
 from flowc.runtime.store.postgres_store import PostgresStore
 from flowc.runtime.store_plan import StoreError
-from tests.store_cases import AWKWARD, NOW, V1, V2, V3, compiled, readings, run
+from tests.store_cases import AWKWARD, NOW, V1, V2, V3, compiled, dead_letters, readings, run
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -370,17 +370,7 @@ def test_a_failed_batch_stores_nothing(pg_url: str, pg_conn: Conn) -> None:
 
 
 def test_dead_letters_are_stored_and_readable(pg_url: str, pg_conn: Conn) -> None:
-    letters = pl.DataFrame(
-        {
-            "pipeline": ["readings", "readings", "Other Pipe"],
-            "rule": ["temp between -40.0 and 60.0", "sink s", "fail"],
-            "action": ["dead_letter", "undelivered", "fail"],
-            "reason": ["temp was 99.5", None, 'tabs\tand\nnewlines \\ "q"'],
-            "record": ['{"temp": 99.5}', '{"sensor": "é"}', "not json at all"],
-            "at": [NOW, NOW, NOW + dt.timedelta(seconds=1)],
-        },
-        schema=DEAD_LETTER_SCHEMA,
-    )
+    letters = dead_letters()
 
     async def scenario() -> None:
         store = await prepared(pg_url, compiled())
