@@ -13,6 +13,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 import polars as pl
@@ -77,6 +78,11 @@ class PipelineRunner:
     state: dict[str, pl.DataFrame] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    @cached_property
+    def _rule_actions(self) -> dict[str, str]:
+        """Each rule's action by id: fixed by the plan, so looked up once, not per batch."""
+        return {rule["id"]: rule["action"] for rule in self.plan.rules}
+
     async def process(self, batch: Batch) -> BatchOutcome:
         # Batches of one pipeline are processed one at a time, in arrival order, so the
         # cache, broadcasts and downstream pipelines see them in order.
@@ -109,9 +115,8 @@ class PipelineRunner:
             return await self._reject_batch(batch, failing, now, outcome)
         await self._dead_letters(batch, rejected.filter(pl.col("action") == "dead_letter"), now)
         outcome.dead_lettered = int((rejected["action"] == "dead_letter").sum())
-        actions = {rule["id"]: rule["action"] for rule in self.plan.rules}
         for rule_id, count in result["counts"].iter_rows():
-            if actions.get(rule_id) == "warn":
+            if self._rule_actions.get(rule_id) == "warn":
                 outcome.warned += int(count)
             else:
                 outcome.dropped += int(count)
@@ -139,7 +144,6 @@ class PipelineRunner:
         metrics.records_out += outcome.records_out
         metrics.dead_lettered += outcome.dead_lettered
         metrics.dropped += outcome.dropped
-        metrics.rejected += outcome.dead_lettered + outcome.dropped
         metrics.warned += outcome.warned
         metrics.stored += outcome.stored
         metrics.last_run = now
@@ -151,10 +155,7 @@ class PipelineRunner:
         # The raw record when the row can be traced back to the input (as it came, or the
         # input row as JSON), else the row the rule saw (after an aggregate).
         rows = rejected[ROW]
-        if batch.raw is not None:
-            source = batch.raw
-        else:
-            source = batch.frame.select(pl.struct(pl.all()).struct.json_encode()).to_series()
+        source = _records_as_json(batch)
         traced = source.gather(rows.fill_null(0)) if source.len() else rejected["record"]
         record = traced.zip_with(rows.is_not_null(), rejected["record"])
         letters = pl.DataFrame(
@@ -176,11 +177,7 @@ class PipelineRunner:
         """A `fail` rule failed: the whole batch goes to the dead letters, nothing else."""
         rule = str(failing["rule"][0])
         reason = f"the batch was rejected: {failing.height} record(s) failed `{rule}` (fail)"
-        records = (
-            batch.raw
-            if batch.raw is not None
-            else batch.frame.select(pl.struct(pl.all()).struct.json_encode()).to_series()
-        )
+        records = _records_as_json(batch)
         letters = pl.DataFrame(
             {"pipeline": self.spec.name, "rule": rule, "action": "fail", "reason": reason,
              "record": records, "at": now},
@@ -190,7 +187,6 @@ class PipelineRunner:
         outcome.failed_rule = rule
         outcome.dead_lettered = batch.frame.height
         self.metrics.dead_lettered += outcome.dead_lettered
-        self.metrics.rejected += outcome.dead_lettered
         self.metrics.failures += 1
         self.metrics.last_error = reason
         return outcome
@@ -206,3 +202,10 @@ class PipelineRunner:
             schema=DEAD_LETTER_SCHEMA,
         )  # fmt: skip
         await self.store.dead_letters(letters)
+
+
+def _records_as_json(batch: Batch) -> pl.Series:
+    """The batch's records as JSON text by row: as they came when known, else encoded."""
+    if batch.raw is not None:
+        return batch.raw
+    return batch.frame.select(pl.struct(pl.all()).struct.json_encode()).to_series()

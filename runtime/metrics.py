@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 class PipelineMetrics:
     records_in: int = 0
     records_out: int = 0
-    rejected: int = 0  # dead-lettered or dropped
     dead_lettered: int = 0
     dropped: int = 0
     warned: int = 0
@@ -25,6 +24,11 @@ class PipelineMetrics:
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=1024))
     sink_deliveries: dict[str, int] = field(default_factory=dict)
     sink_failures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> int:
+        """Records that did not pass: dead-lettered or dropped (warnings pass)."""
+        return self.dead_lettered + self.dropped
 
     def latency_quantile(self, q: float) -> float | None:
         if not self.latencies:
